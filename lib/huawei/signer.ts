@@ -1,0 +1,227 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/**
+ * Huawei Cloud SDK-HMAC-SHA256 (AK/SK) request signing, in the small pure steps of the Go and Python
+ * SDKs: canonical request -> string to sign -> signature. Nothing here reads a clock or the environment;
+ * the caller passes `now`.
+ */
+
+export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
+export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+export const HEADER_SDK_DATE = 'X-Sdk-Date';
+export const HEADER_CONTENT_SHA256 = 'X-Sdk-Content-Sha256';
+export const HEADER_SECURITY_TOKEN = 'X-Security-Token';
+
+export interface AkSkCredentials {
+  readonly ak: string;
+  readonly sk: string;
+  readonly securityToken?: string | undefined;
+}
+
+export interface SignableRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** Headers to sign as they will be sent. `host` is added from the URL when absent. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array | undefined;
+}
+
+export interface SignedHeaders {
+  readonly 'X-Sdk-Date': string;
+  readonly Authorization: string;
+  readonly 'X-Security-Token'?: string;
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+const RESERVED_BY_RFC3986 = /[!'()*]/g;
+
+function escapeReserved(char: string): string {
+  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
+/**
+ * Percent-encodes everything but A-Z a-z 0-9 - _ . ~ (upper-case hex, UTF-8), as Go's and Python's
+ * signers do. `encodeURIComponent` leaves `!'()*` alone, so those are escaped after it.
+ */
+export function percentEncode(value: string): string {
+  if (UNRESERVED.test(value)) return value;
+  return encodeURIComponent(value).replace(RESERVED_BY_RFC3986, escapeReserved);
+}
+
+function decodeLenient(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Each path segment percent-encoded (after decoding what the URL already encoded), always ending in "/". */
+export function canonicalUri(pathname: string): string {
+  const decoded = pathname.includes('%') ? decodeLenient(pathname) : pathname;
+  const segments = decoded.split('/');
+  let out = '';
+  for (let i = 0; i < segments.length; i++) {
+    if (i > 0) out += '/';
+    out += percentEncode(segments[i] as string);
+  }
+  return out.endsWith('/') ? out : `${out}/`;
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Keys sorted, each key's values sorted, both percent-encoded, joined as `k=v&k=v`. */
+export function canonicalQuery(params: Iterable<readonly [string, string]>): string {
+  const byKey = new Map<string, string[]>();
+  for (const [key, value] of params) {
+    const values = byKey.get(key);
+    if (values) values.push(value);
+    else byKey.set(key, [value]);
+  }
+  if (byKey.size === 0) return '';
+  const keys = [...byKey.keys()].sort(compareCodeUnits);
+  const parts: string[] = [];
+  for (const key of keys) {
+    const encodedKey = percentEncode(key);
+    const values = byKey.get(key) as string[];
+    if (values.length > 1) values.sort(compareCodeUnits);
+    for (const value of values) parts.push(`${encodedKey}=${percentEncode(value)}`);
+  }
+  return parts.join('&');
+}
+
+export interface CanonicalHeaders {
+  /** `name:value\n` for each signed header, sorted by lower-case name. */
+  readonly canonical: string;
+  /** The `;`-joined lower-case names. */
+  readonly signedNames: string;
+}
+
+export function canonicalHeaders(headers: Readonly<Record<string, string>>): CanonicalHeaders {
+  const entries: [string, string][] = [];
+  for (const name of Object.keys(headers)) {
+    entries.push([name.toLowerCase(), (headers[name] as string).trim()]);
+  }
+  entries.sort((a, b) => compareCodeUnits(a[0], b[0]));
+  let canonical = '';
+  let signedNames = '';
+  for (let i = 0; i < entries.length; i++) {
+    const [name, value] = entries[i] as [string, string];
+    canonical += `${name}:${value}\n`;
+    signedNames += i === 0 ? name : `;${name}`;
+  }
+  return { canonical, signedNames };
+}
+
+export function sha256Hex(payload: string | Uint8Array): string {
+  return createHash('sha256').update(payload).digest('hex');
+}
+
+export function payloadHash(
+  headers: Readonly<Record<string, string>>,
+  body: string | Uint8Array | undefined,
+): string {
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() === 'x-sdk-content-sha256') return headers[name] as string;
+  }
+  if (body === undefined || body.length === 0) return EMPTY_BODY_SHA256;
+  return sha256Hex(body);
+}
+
+export interface CanonicalRequestParts {
+  readonly method: string;
+  readonly pathname: string;
+  readonly query: Iterable<readonly [string, string]>;
+  /** Exactly the headers that are signed. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payloadHash: string;
+}
+
+export function canonicalRequest(parts: CanonicalRequestParts): { text: string; signedNames: string } {
+  const headers = canonicalHeaders(parts.headers);
+  const text = `${parts.method.toUpperCase()}\n${canonicalUri(parts.pathname)}\n${canonicalQuery(parts.query)}\n${headers.canonical}\n${headers.signedNames}\n${parts.payloadHash}`;
+  return { text, signedNames: headers.signedNames };
+}
+
+export function stringToSign(sdkDate: string, canonicalRequestText: string): string {
+  return `${SIGNING_ALGORITHM}\n${sdkDate}\n${sha256Hex(canonicalRequestText)}`;
+}
+
+export function signature(sk: string, stringToSignText: string): string {
+  return createHmac('sha256', sk).update(stringToSignText).digest('hex');
+}
+
+/** UTC `YYYYMMDDTHHMMSSZ`. */
+export function formatSdkDate(now: Date): string {
+  const iso = now.toISOString(); // 2026-11-26T23:55:11.123Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+}
+
+/** Parses `YYYYMMDDTHHMMSSZ`; undefined when malformed. */
+export function parseSdkDate(value: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s] = match as unknown as [string, string, string, string, string, string, string];
+  const date = new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export function authorizationHeader(ak: string, signedNames: string, signatureHex: string): string {
+  return `${SIGNING_ALGORITHM} Access=${ak}, SignedHeaders=${signedNames}, Signature=${signatureHex}`;
+}
+
+/**
+ * Signs a request. The signed headers are the request's headers plus `host` (from the URL, unless given),
+ * `X-Sdk-Date` (from `now`, unless given) and `X-Security-Token` for temporary credentials.
+ * Returns the headers to add to the request.
+ */
+export function sign(request: SignableRequest, credentials: AkSkCredentials, now: Date): SignedHeaders {
+  const toSign: Record<string, string> = { ...request.headers };
+  let hasHost = false;
+  let sdkDate: string | undefined;
+  for (const name of Object.keys(toSign)) {
+    const lower = name.toLowerCase();
+    if (lower === 'host') hasHost = true;
+    else if (lower === 'x-sdk-date') sdkDate = toSign[name];
+  }
+  if (!hasHost) toSign.host = request.url.host;
+  if (sdkDate === undefined) {
+    sdkDate = formatSdkDate(now);
+    toSign[HEADER_SDK_DATE] = sdkDate;
+  }
+  if (credentials.securityToken) toSign[HEADER_SECURITY_TOKEN] = credentials.securityToken;
+
+  const canonical = canonicalRequest({
+    method: request.method,
+    pathname: request.url.pathname,
+    query: request.url.searchParams,
+    headers: toSign,
+    payloadHash: payloadHash(toSign, request.body),
+  });
+  const signatureHex = signature(credentials.sk, stringToSign(sdkDate, canonical.text));
+  const result: { -readonly [K in keyof SignedHeaders]: SignedHeaders[K] } = {
+    [HEADER_SDK_DATE]: sdkDate,
+    Authorization: authorizationHeader(credentials.ak, canonical.signedNames, signatureHex),
+  };
+  if (credentials.securityToken) result[HEADER_SECURITY_TOKEN] = credentials.securityToken;
+  return result;
+}
+
+export interface ParsedAuthorization {
+  readonly ak: string;
+  readonly signedNames: readonly string[];
+  readonly signature: string;
+}
+
+/** Parses an `SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` header; undefined when malformed. */
+export function parseAuthorization(value: string): ParsedAuthorization | undefined {
+  const match =
+    /^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(
+      value.trim(),
+    );
+  if (!match) return undefined;
+  const [, ak, names, sig] = match as unknown as [string, string, string, string];
+  return { ak, signedNames: names.split(';'), signature: sig };
+}
