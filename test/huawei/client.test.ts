@@ -1,0 +1,323 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  buildUrl,
+  closeHuaweiPools,
+  type HuaweiOperation,
+  parseErrorBody,
+  parseRetryAfter,
+} from '../../lib/huawei/client.ts';
+import {
+  HuaweiAuthError,
+  HuaweiBadRequestError,
+  HuaweiNetworkError,
+  HuaweiNotFoundError,
+  HuaweiResponseShapeError,
+  HuaweiServerError,
+  HuaweiThrottledError,
+  InvalidRequestError,
+} from '../../lib/huawei/errors.ts';
+import { json, type Loopback, loopbackClient, sequence, startLoopback } from './loopback.ts';
+
+const Anything = z.unknown();
+const op = (extra: Partial<HuaweiOperation> = {}): HuaweiOperation => ({
+  service: 'cbr',
+  operation: 'cbr.showBackup',
+  region: 'test-1',
+  projectId: 'p1',
+  method: 'GET',
+  pathSegments: ['v3', 'p1', 'backups', 'b1'],
+  ...extra,
+});
+
+let server: Loopback;
+beforeAll(async () => {
+  server = await startLoopback();
+});
+afterEach(() => {
+  server.seen.length = 0;
+});
+afterAll(async () => {
+  await server.close();
+  await closeHuaweiPools();
+});
+
+describe('HuaweiClient.request', () => {
+  it('joins the endpoint path prefix with the API path and sends the query', async () => {
+    server.respond = json(200, { ok: true }, { 'X-Request-Id': 'req-1' });
+    const { client } = loopbackClient(server.baseUrl);
+    const response = await client.request(
+      op({ query: { limit: '10', status: ['available', 'error'], skipped: undefined } }),
+      z.looseObject({ ok: z.boolean() }),
+    );
+    expect(server.seen[0]?.url).toBe('/cbr/v3/p1/backups/b1?limit=10&status=available&status=error');
+    expect(server.seen[0]?.headers['x-project-id']).toBe('p1');
+    expect(response).toMatchObject({ status: 200, body: { ok: true }, requestId: 'req-1' });
+    expect(response.headers['x-request-id']).toBe('req-1');
+  });
+
+  it('keeps fields the schema does not know', async () => {
+    server.respond = json(200, { id: 'b1', extra: { deep: 1 } });
+    const { client } = loopbackClient(server.baseUrl);
+    const response = await client.request(op(), z.looseObject({ id: z.string() }));
+    expect(response.body).toEqual({ id: 'b1', extra: { deep: 1 } });
+  });
+
+  it('names the field path when a 2xx body violates the schema', async () => {
+    server.respond = json(200, { backups: [{ id: 'a' }, { id: 7 }] }, { 'X-Request-Id': 'req-shape' });
+    const { client } = loopbackClient(server.baseUrl);
+    const schema = z.looseObject({ backups: z.array(z.looseObject({ id: z.string() })) });
+    const error = await client.request(op(), schema).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiResponseShapeError);
+    expect((error as Error).message).toContain('backups.1.id');
+    expect((error as HuaweiResponseShapeError).requestId).toBe('req-shape');
+  });
+
+  it('refuses a 2xx status outside the expected ones', async () => {
+    server.respond = json(200, {});
+    const { client } = loopbackClient(server.baseUrl);
+    await expect(client.request(op({ expect: [204] }), Anything)).rejects.toThrow(/status 200, expected 204/);
+  });
+
+  it('parses an empty 204 body as undefined', async () => {
+    server.respond = (_req, res) => {
+      res.writeHead(204);
+      res.end();
+    };
+    const { client } = loopbackClient(server.baseUrl);
+    const response = await client.request(op({ method: 'DELETE', expect: [204] }), z.undefined());
+    expect(response.status).toBe(204);
+    expect(response.body).toBeUndefined();
+  });
+
+  it('sends a JSON body', async () => {
+    server.respond = json(200, {});
+    const { client } = loopbackClient(server.baseUrl);
+    await client.request(op({ method: 'POST', body: { name: 'x' } }), Anything);
+    expect(server.seen[0]?.body).toBe('{"name":"x"}');
+    expect(server.seen[0]?.headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('error mapping', () => {
+  it('reads the {error_code, error_msg} shape and the X-Request-Id header', async () => {
+    server.respond = json(
+      404,
+      { error_code: 'CSBS.3001', error_msg: 'not exist' },
+      { 'X-Request-Id': 'rq-404' },
+    );
+    const { client } = loopbackClient(server.baseUrl);
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiNotFoundError);
+    expect(error).toMatchObject({
+      status: 404,
+      errorCode: 'CSBS.3001',
+      errorMessage: 'not exist',
+      requestId: 'rq-404',
+      service: 'cbr',
+      operation: 'cbr.showBackup',
+    });
+  });
+
+  it('reads the {error: {code, message}} shape', async () => {
+    server.respond = json(400, { error: { code: '6201', message: 'cannot be deleted' } });
+    const { client } = loopbackClient(server.baseUrl);
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiBadRequestError);
+    expect(error).toMatchObject({ errorCode: '6201', errorMessage: 'cannot be deleted' });
+  });
+
+  it('falls back to the request_id in the body', () => {
+    expect(parseErrorBody('{"error_code":"APIG.0308","error_msg":"x","request_id":"r9"}')).toEqual({
+      errorCode: 'APIG.0308',
+      errorMessage: 'x',
+      requestId: 'r9',
+    });
+    expect(parseErrorBody('<html>bad gateway</html>').errorMessage).toBe('<html>bad gateway</html>');
+  });
+});
+
+describe('retries', () => {
+  it('retries 429, 502, 503 and 504, then succeeds', async () => {
+    server.respond = sequence(json(429, {}), json(502, {}), json(503, {}), json(200, { done: true }));
+    const { client, sleeps } = loopbackClient(server.baseUrl, {
+      retry: { maxAttempts: 5, baseDelayMs: 100 },
+    });
+    const response = await client.request(op(), Anything);
+    expect(response.body).toEqual({ done: true });
+    expect(server.seen).toHaveLength(4);
+    // Full jitter with random() = 0.5: half of base * 2^(n-1).
+    expect(sleeps).toEqual([50, 100, 200]);
+  });
+
+  it('stops after maxAttempts and throws the last typed error', async () => {
+    server.respond = json(503, { error_code: 'SYS.503', error_msg: 'busy' }, { 'X-Request-Id': 'last' });
+    const { client, sleeps } = loopbackClient(server.baseUrl, { retry: { maxAttempts: 3 } });
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiServerError);
+    expect(error).toMatchObject({ status: 503, requestId: 'last' });
+    expect(server.seen).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it('stops when the next wait would pass the total time bound', async () => {
+    let clock = 0;
+    server.respond = json(504, {});
+    const { client } = loopbackClient(server.baseUrl, {
+      retry: { maxAttempts: 10, baseDelayMs: 1000, maxTotalMs: 2500 },
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      random: () => 1,
+    });
+    await expect(client.request(op(), Anything)).rejects.toBeInstanceOf(HuaweiServerError);
+    // waits 1000 (t=1000), 2000 would end at 3000 > 2500: two attempts only.
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it('honours Retry-After in seconds', async () => {
+    server.respond = sequence(json(429, {}, { 'Retry-After': '3' }), json(200, {}));
+    const { client, sleeps } = loopbackClient(server.baseUrl);
+    await client.request(op(), Anything);
+    expect(sleeps).toEqual([3000]);
+  });
+
+  it('honours Retry-After as an HTTP date, against the injected clock', async () => {
+    const now = Date.parse('2026-11-27T00:00:00Z');
+    server.respond = sequence(
+      json(503, {}, { 'Retry-After': 'Fri, 27 Nov 2026 00:00:07 GMT' }),
+      json(200, {}),
+    );
+    const { client, sleeps } = loopbackClient(server.baseUrl, { now: () => now });
+    await client.request(op(), Anything);
+    expect(sleeps).toEqual([7000]);
+  });
+
+  it('caps a Retry-After at maxDelayMs and carries it on the final error', async () => {
+    server.respond = json(429, { error_code: 'APIG.0308', error_msg: 'throttled' }, { 'Retry-After': '600' });
+    const { client, sleeps } = loopbackClient(server.baseUrl, {
+      retry: { maxAttempts: 2, maxDelayMs: 5000 },
+    });
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(sleeps).toEqual([5000]);
+    expect(error).toBeInstanceOf(HuaweiThrottledError);
+    expect((error as HuaweiThrottledError).retryAfterMs).toBe(600_000);
+  });
+
+  it.each([400, 401, 403, 404])('never retries %i', async (status) => {
+    server.respond = json(status, { error_code: 'APIG.0301', error_msg: 'x' });
+    const { client, sleeps } = loopbackClient(server.baseUrl, { retry: { maxAttempts: 5 } });
+    await expect(client.request(op(), Anything)).rejects.toThrow();
+    expect(server.seen).toHaveLength(1);
+    expect(sleeps).toHaveLength(0);
+  });
+
+  it('maps 401 to HuaweiAuthError', async () => {
+    server.respond = json(401, {
+      error_code: 'APIG.0301',
+      error_msg: 'Incorrect IAM authentication information',
+    });
+    const { client } = loopbackClient(server.baseUrl);
+    await expect(client.request(op(), Anything)).rejects.toBeInstanceOf(HuaweiAuthError);
+  });
+
+  it('retries a refused connection and then reports a network error', async () => {
+    const dead = await startLoopback();
+    const deadUrl = dead.baseUrl;
+    await dead.close();
+    const { client, sleeps } = loopbackClient(deadUrl, { retry: { maxAttempts: 3 } });
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiNetworkError);
+    expect((error as Error).message).toMatch(/after 3 attempt/);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it('signs every attempt afresh', async () => {
+    let calls = 0;
+    server.respond = sequence(json(502, {}), json(200, {}));
+    const { client } = loopbackClient(server.baseUrl, {
+      auth: { authorize: async () => ({ 'X-Attempt': String(++calls) }) },
+    });
+    await client.request(op(), Anything);
+    expect(server.seen.map((r) => r.headers['x-attempt'])).toEqual(['1', '2']);
+  });
+});
+
+describe('timeouts and abort', () => {
+  it('times out waiting for headers and reports a network error', async () => {
+    server.respond = () => {
+      /* never answers */
+    };
+    const { client } = loopbackClient(server.baseUrl, {
+      retry: { maxAttempts: 1 },
+      timeouts: { headersMs: 100 },
+    });
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiNetworkError);
+    expect((error as Error).message).toContain('headers timeout');
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    server.respond = () => {
+      /* never answers */
+    };
+    const { client } = loopbackClient(server.baseUrl, { retry: { maxAttempts: 5 } });
+    const controller = new AbortController();
+    const pending = client.request(op(), Anything, { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('stop')), 50);
+    const error = await pending;
+    expect(error).toBeInstanceOf(HuaweiNetworkError);
+    expect((error as Error).message).toContain('aborted');
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('sends nothing when the signal is already aborted', async () => {
+    const { client } = loopbackClient(server.baseUrl);
+    await expect(client.request(op(), Anything, { signal: AbortSignal.abort() })).rejects.toThrow();
+    expect(server.seen).toHaveLength(0);
+  });
+});
+
+describe('path segment validation', () => {
+  it.each([
+    ['a/b'],
+    ['..'],
+    ['.'],
+    ['a..b'],
+    ['%2F'],
+    ['a%2e'],
+    [''],
+    ['a\nb'],
+    ['a\u0000'],
+    ['a?x=1'],
+    ['a#frag'],
+    ['a\\b'],
+    [' a'],
+  ])('rejects %j before anything is sent', async (bad) => {
+    server.respond = json(200, {});
+    const { client } = loopbackClient(server.baseUrl);
+    const error = await client
+      .request(op({ pathSegments: ['v3', 'p1', 'backups', bad] }), Anything)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).field).toBe('pathSegments[3]');
+    expect(server.seen).toHaveLength(0);
+  });
+
+  it('encodes characters that are legal in a segment', () => {
+    const url = buildUrl(new URL('https://x.example/prefix/'), ['v1', 'a b', 'ü'], undefined);
+    expect(url.pathname).toBe('/prefix/v1/a%20b/%C3%BC');
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds, dates, and ignores garbage', () => {
+    expect(parseRetryAfter('0', 0)).toBe(0);
+    expect(parseRetryAfter('12', 0)).toBe(12_000);
+    expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:05 GMT', 1000)).toBe(4000);
+    expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:05 GMT', 9000)).toBe(0);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+  });
+});
