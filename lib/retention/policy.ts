@@ -1,0 +1,297 @@
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { BackupServiceSchema } from '../services/backup.ts';
+import { isValidTimeZone } from './calendar.ts';
+import { type CalendarDuration, formatDuration, parseDuration } from './duration.ts';
+
+/**
+ * The retention policy file (YAML or JSON). Every object is strict: an unknown key is an error, so a typo such
+ * as `dialy: 7` can never silently keep nothing. Durations use restic's `NyNmNdNh` syntax.
+ */
+
+/** A parsed duration plus its canonical text (restic's String(), used in reasons). */
+export type PolicyDuration = CalendarDuration & { readonly text: string };
+
+const DurationSchema = z.string().transform((text, ctx): PolicyDuration => {
+  let parsed: CalendarDuration;
+  try {
+    parsed = parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration "${text}": ${(error as Error).message}` });
+    return z.NEVER;
+  }
+  if (parsed.years < 0 || parsed.months < 0 || parsed.days < 0 || parsed.hours < 0) {
+    ctx.addIssue({ code: 'custom', message: `duration "${text}" must not be negative` });
+    return z.NEVER;
+  }
+  const canonical = formatDuration(parsed);
+  if (canonical === '') {
+    ctx.addIssue({ code: 'custom', message: `duration "${text}" is zero; use NyNmNdNh such as 30d` });
+    return z.NEVER;
+  }
+  return { ...parsed, text: canonical };
+});
+
+/** restic's keep counts: 0 (or absent) = rule off, −1 = unlimited. */
+const KeepCountSchema = z.number().int().min(-1);
+const NonEmptyStrings = z.array(z.string().min(1)).min(1);
+
+export const KeepRulesSchema = z.strictObject({
+  last: KeepCountSchema.optional(),
+  hourly: KeepCountSchema.optional(),
+  daily: KeepCountSchema.optional(),
+  weekly: KeepCountSchema.optional(),
+  monthly: KeepCountSchema.optional(),
+  yearly: KeepCountSchema.optional(),
+  within: DurationSchema.optional(),
+  within_hourly: DurationSchema.optional(),
+  within_daily: DurationSchema.optional(),
+  within_weekly: DurationSchema.optional(),
+  within_monthly: DurationSchema.optional(),
+  within_yearly: DurationSchema.optional(),
+  /** Keep a backup that carries every tag of any one set. */
+  tags: z.array(NonEmptyStrings).optional(),
+});
+export type KeepRules = z.infer<typeof KeepRulesSchema>;
+
+export const TargetFiltersSchema = z.strictObject({
+  resource_ids: NonEmptyStrings.optional(),
+  vault_ids: NonEmptyStrings.optional(),
+  /** DDS instance ids (the DDS resource id). */
+  instance_ids: NonEmptyStrings.optional(),
+  /** Globs on the backup name; a backup matching any is in scope. */
+  name_patterns: NonEmptyStrings.optional(),
+  /** Globs on `key=value` tags; a backup is in scope when every pattern matches one of its tags. */
+  tags: NonEmptyStrings.optional(),
+  manual: z.enum(['manual', 'automatic', 'any']).optional(),
+});
+export type TargetFilters = z.infer<typeof TargetFiltersSchema>;
+
+export const ProtectSchema = z.strictObject({
+  /** Backup ids (or delete ids) that are never deleted. */
+  ids: NonEmptyStrings.optional(),
+  /** Globs on the backup name. */
+  name_patterns: NonEmptyStrings.optional(),
+  /** Globs on `key=value` tags; one matching tag protects the backup. */
+  tags: NonEmptyStrings.optional(),
+});
+export type Protect = z.infer<typeof ProtectSchema>;
+
+/** The settings a target may take from `defaults`. */
+const targetSettings = {
+  keep: KeepRulesSchema.optional(),
+  filters: TargetFiltersSchema.optional(),
+  max_age: DurationSchema.optional(),
+  min_keep: z.number().int().min(0).optional(),
+  failed_max_age: DurationSchema.optional(),
+  protect: ProtectSchema.optional(),
+  allow_delete_newest: z.boolean().optional(),
+  allow_empty_keep: z.boolean().optional(),
+  /** Circuit breaker for the sweep: refuse when a target would delete more than this share of its finished backups. */
+  max_delete_share: z.number().min(0).max(1).optional(),
+};
+
+export const TargetDefaultsSchema = z.strictObject(targetSettings);
+export type TargetDefaults = z.infer<typeof TargetDefaultsSchema>;
+
+export const TargetSchema = z.strictObject({
+  name: z.string().min(1),
+  service: BackupServiceSchema,
+  projects: NonEmptyStrings,
+  regions: NonEmptyStrings,
+  ...targetSettings,
+});
+export type Target = z.infer<typeof TargetSchema>;
+
+/** A target with `defaults` applied (each setting the target leaves out comes whole from `defaults`). */
+export type ResolvedTarget = Target & { readonly timezone: string };
+
+export const PolicySchema = z
+  .strictObject({
+    version: z.literal(1),
+    timezone: z
+      .string()
+      .refine(isValidTimeZone, {
+        message: 'unknown time zone (use UTC or an IANA name such as Europe/Berlin)',
+      })
+      .default('UTC'),
+    defaults: TargetDefaultsSchema.optional(),
+    targets: z.array(TargetSchema).min(1),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Map<string, number>();
+    policy.targets.forEach((target, index) => {
+      const earlier = seen.get(target.name);
+      if (earlier !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'name'],
+          message: `duplicate target name "${target.name}" (also targets[${earlier}])`,
+        });
+      } else seen.set(target.name, index);
+      const resolved = resolveTarget(policy, target);
+      if (!keepsAnything(resolved) && resolved.allow_empty_keep !== true) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'keep'],
+          message:
+            'the rules keep nothing: add a keep rule or max_age, or set allow_empty_keep: true to delete every finished backup this target selects',
+        });
+      }
+    });
+  });
+export type Policy = z.infer<typeof PolicySchema>;
+
+/** True when some keep rule or max_age can keep a finished backup (RETENTION.md 7). */
+export function keepsAnything(target: Pick<Target, 'keep' | 'max_age'>): boolean {
+  if (target.max_age !== undefined) return true;
+  const keep = target.keep;
+  if (keep === undefined) return false;
+  const counts = [keep.last, keep.hourly, keep.daily, keep.weekly, keep.monthly, keep.yearly];
+  if (counts.some((count) => count !== undefined && count !== 0)) return true;
+  const windows = [
+    keep.within,
+    keep.within_hourly,
+    keep.within_daily,
+    keep.within_weekly,
+    keep.within_monthly,
+    keep.within_yearly,
+  ];
+  return windows.some((window) => window !== undefined) || (keep.tags !== undefined && keep.tags.length > 0);
+}
+
+export function resolveTarget(policy: Pick<Policy, 'defaults' | 'timezone'>, target: Target): ResolvedTarget {
+  const resolved: Target = { ...target };
+  const defaults = policy.defaults ?? {};
+  for (const key of Object.keys(targetSettings) as (keyof TargetDefaults)[]) {
+    if (resolved[key] === undefined && defaults[key] !== undefined) {
+      (resolved as Record<string, unknown>)[key] = defaults[key];
+    }
+  }
+  return { ...resolved, timezone: policy.timezone ?? 'UTC' };
+}
+
+export function resolveTargets(policy: Policy): ResolvedTarget[] {
+  return policy.targets.map((target) => resolveTarget(policy, target));
+}
+
+export interface PolicyIssue {
+  /** `targets[0].keep.daily` */
+  readonly path: string;
+  readonly message: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/** An invalid policy file; the message lists every problem with its field path and, where known, its line. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  readonly code = 'POLICY_INVALID';
+  readonly issues: readonly PolicyIssue[];
+
+  constructor(fileName: string, issues: readonly PolicyIssue[], options?: { cause?: unknown }) {
+    super(
+      `invalid policy ${fileName}:\n${issues.map((issue) => `  ${formatIssue(fileName, issue)}`).join('\n')}`,
+      options,
+    );
+    this.issues = issues;
+  }
+}
+
+function formatIssue(fileName: string, issue: PolicyIssue): string {
+  const where = issue.line === undefined ? fileName : `${fileName}:${issue.line}:${issue.column ?? 1}`;
+  return `${where} ${issue.path || '(root)'}: ${issue.message}`;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else text += text === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return text;
+}
+
+/** Validates an already-parsed value (e.g. a request body); throws PolicyError naming each field path. */
+export function parsePolicy(value: unknown, fileName = 'policy'): Policy {
+  const result = PolicySchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new PolicyError(
+    fileName,
+    result.error.issues.map((issue) => ({ path: formatPath(issueLocation(issue)), message: issue.message })),
+    { cause: result.error },
+  );
+}
+
+/** An unknown key is reported at the key itself, not at the object holding it. */
+function issueLocation(issue: z.core.$ZodIssue): PropertyKey[] {
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0)
+    return [...issue.path, issue.keys[0] as string];
+  return [...issue.path];
+}
+
+/**
+ * Parses a policy file's text (YAML, or JSON — which the YAML parser reads too, so both get line numbers) and
+ * validates it. Errors name the field path and the line/column of the offending node (or its nearest parent).
+ */
+export function loadPolicy(text: string, fileName: string): Policy {
+  if (fileName.toLowerCase().endsWith('.json')) {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new PolicyError(
+        fileName,
+        [{ path: '', message: `not valid JSON: ${(error as Error).message}` }],
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new PolicyError(
+      fileName,
+      document.errors.map((error) => {
+        const position = lineCounter.linePos(error.pos[0]);
+        return {
+          path: '',
+          message: error.message.split('\n')[0] ?? error.message,
+          line: position.line,
+          column: position.col,
+        };
+      }),
+    );
+  }
+  const result = PolicySchema.safeParse(document.toJS());
+  if (result.success) return result.data;
+  throw new PolicyError(
+    fileName,
+    result.error.issues.map((issue) => {
+      const path = issueLocation(issue);
+      const position = nodePosition(document, lineCounter, path);
+      return { path: formatPath(path), message: issue.message, ...position };
+    }),
+    { cause: result.error },
+  );
+}
+
+type YamlDocument = ReturnType<typeof parseDocument>;
+
+function nodePosition(
+  document: YamlDocument,
+  lineCounter: LineCounter,
+  path: readonly PropertyKey[],
+): { line?: number; column?: number } {
+  for (let length = path.length; length >= 0; length -= 1) {
+    const prefix = path.slice(0, length) as (string | number)[];
+    const node = length === 0 ? document.contents : document.getIn(prefix, true);
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    if (range !== undefined) {
+      const position = lineCounter.linePos(range[0]);
+      return { line: position.line, column: position.col };
+    }
+  }
+  return {};
+}
