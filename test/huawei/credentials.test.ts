@@ -1,0 +1,242 @@
+import { inspect } from 'node:util';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { closeHuaweiPools } from '../../lib/huawei/client.ts';
+import {
+  createAkSkAuth,
+  credentialsFromEnv,
+  SecretsManagerCredentialSource,
+  StaticCredentials,
+  TokenAuth,
+} from '../../lib/huawei/credentials.ts';
+import { ConfigurationError, HuaweiAuthError } from '../../lib/huawei/errors.ts';
+import { parseAuthorization } from '../../lib/huawei/signer.ts';
+import { json, type Loopback, loopbackClient, startLoopback } from './loopback.ts';
+
+const AK = 'AKIDEXAMPLE0123456789';
+const SK = 'sk-super-secret-value-9f8e7d6c5b4a';
+const TOKEN = 'security-token-secret-abc123';
+const PASSWORD = 'p4ssw0rd-secret-xyz';
+
+describe('credentialsFromEnv', () => {
+  it('reads the official variable names', () => {
+    const credentials = credentialsFromEnv({
+      HUAWEICLOUD_SDK_AK: AK,
+      HUAWEICLOUD_SDK_SK: SK,
+      HUAWEICLOUD_SDK_SECURITY_TOKEN: TOKEN,
+    });
+    expect(credentials.ak).toBe(AK);
+    expect(credentials.sk).toBe(SK);
+    expect(credentials.securityToken).toBe(TOKEN);
+  });
+
+  it('names the missing key and never the present secret', () => {
+    expect(() => credentialsFromEnv({ HUAWEICLOUD_SDK_SK: SK })).toThrow(/missing HUAWEICLOUD_SDK_AK$/);
+    const error = (() => {
+      try {
+        credentialsFromEnv({ HUAWEICLOUD_SDK_AK: AK, HUAWEICLOUD_SDK_SK: '' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error?.message).toContain('HUAWEICLOUD_SDK_SK');
+    expect(error?.message).not.toContain(AK);
+  });
+});
+
+describe('createAkSkAuth', () => {
+  it('signs with SDK-HMAC-SHA256 and adds the security token', async () => {
+    const auth = createAkSkAuth(new StaticCredentials(AK, SK, TOKEN), {
+      now: () => new Date('2026-11-27T00:00:00Z'),
+    });
+    const headers = await auth.authorize({
+      method: 'GET',
+      url: new URL('https://cbr.cn-north-4.myhuaweicloud.com/v3/p/backups'),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(headers['X-Sdk-Date']).toBe('20261127T000000Z');
+    expect(headers['X-Security-Token']).toBe(TOKEN);
+    expect(parseAuthorization(headers.Authorization ?? '')).toMatchObject({
+      ak: AK,
+      signedNames: ['content-type', 'host', 'x-sdk-date', 'x-security-token'],
+    });
+  });
+});
+
+describe('SecretsManagerCredentialSource', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  beforeEach(() => secrets.reset());
+
+  it('fetches once, shares the fetch between concurrent callers, and refetches after the TTL', async () => {
+    let clock = 0;
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'hwc/creds' })
+      .resolves({ SecretString: JSON.stringify({ HUAWEICLOUD_SDK_AK: AK, HUAWEICLOUD_SDK_SK: SK }) });
+    const source = new SecretsManagerCredentialSource({
+      client: new SecretsManagerClient({ region: 'eu-west-1' }),
+      secretId: 'hwc/creds',
+      ttlMs: 60_000,
+      now: () => clock,
+    });
+    const [a, b, c] = await Promise.all([source.get(), source.get(), source.get()]);
+    expect(a.sk).toBe(SK);
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    clock = 59_999;
+    await source.get();
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    clock = 60_000;
+    await source.get();
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('accepts lower-case keys and a security token', async () => {
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ ak: AK, sk: SK, security_token: TOKEN }),
+    });
+    const source = new SecretsManagerCredentialSource({
+      client: new SecretsManagerClient({ region: 'eu-west-1' }),
+      secretId: 's',
+    });
+    expect((await source.get()).securityToken).toBe(TOKEN);
+  });
+
+  it('does not cache a failure and never echoes the secret in its errors', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify({ HUAWEICLOUD_SDK_AK: AK, other: SK }) })
+      .resolvesOnce({ SecretString: `not json ${SK}` })
+      .rejectsOnce(new Error('AccessDenied'))
+      .resolves({ SecretString: JSON.stringify({ HUAWEICLOUD_SDK_AK: AK, HUAWEICLOUD_SDK_SK: SK }) });
+    const source = new SecretsManagerCredentialSource({
+      client: new SecretsManagerClient({ region: 'eu-west-1' }),
+      secretId: 's',
+    });
+    for (const expected of [
+      /needs HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK/,
+      /not JSON/,
+      /cannot be read/,
+    ]) {
+      const error = (await source.get().catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.message).toMatch(expected);
+      expect(error.message).not.toContain(SK);
+      expect(error.message).not.toContain(AK);
+    }
+    expect((await source.get()).sk).toBe(SK);
+  });
+});
+
+describe('TokenAuth', () => {
+  let iam: Loopback;
+  beforeAll(async () => {
+    iam = await startLoopback();
+  });
+  afterAll(async () => {
+    await iam.close();
+    await closeHuaweiPools();
+  });
+  beforeEach(() => {
+    iam.seen.length = 0;
+  });
+
+  const tokenResponder =
+    (expiresAt: string, token = 'tok-1') =>
+    (_req: unknown, res: import('node:http').ServerResponse) => {
+      // A slow answer, so concurrent callers really overlap.
+      setTimeout(() => {
+        res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': token });
+        res.end(JSON.stringify({ token: { expires_at: expiresAt, methods: ['password'] } }));
+      }, 30);
+    };
+
+  function tokenAuth(now: () => number) {
+    const { client } = loopbackClient(iam.baseUrl);
+    return new TokenAuth({
+      client,
+      region: 'test-1',
+      identity: { userName: 'alice', password: PASSWORD, domainName: 'acme' },
+      projectId: 'proj-1',
+      refreshBeforeMs: 5 * 60_000,
+      now,
+    });
+  }
+
+  it('makes one token request for concurrent callers and sends the token as X-Auth-Token', async () => {
+    iam.respond = tokenResponder('2026-11-28T00:00:00.000000Z');
+    const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
+    const request = { method: 'GET', url: new URL('https://x.example/'), headers: {} };
+    const results = await Promise.all(Array.from({ length: 10 }, () => auth.authorize(request)));
+    expect(results.every((h) => h['X-Auth-Token'] === 'tok-1')).toBe(true);
+    expect(iam.seen).toHaveLength(1);
+    expect(iam.seen[0]?.url).toBe('/iam/v3/auth/tokens');
+    expect(iam.seen[0]?.headers['x-auth-token']).toBeUndefined();
+    const body = JSON.parse(iam.seen[0]?.body ?? '{}');
+    expect(body.auth.identity.password.user).toMatchObject({ name: 'alice', domain: { name: 'acme' } });
+    expect(body.auth.scope).toEqual({ project: { id: 'proj-1' } });
+  });
+
+  it('reuses the token until shortly before expires_at, then fetches a new one', async () => {
+    let clock = Date.parse('2026-11-27T00:00:00Z');
+    iam.respond = tokenResponder('2026-11-27T01:00:00Z');
+    const auth = tokenAuth(() => clock);
+    await auth.token();
+    clock = Date.parse('2026-11-27T00:54:59Z');
+    await auth.token();
+    expect(iam.seen).toHaveLength(1);
+    clock = Date.parse('2026-11-27T00:55:00Z');
+    iam.respond = tokenResponder('2026-11-27T02:00:00Z', 'tok-2');
+    expect(await auth.token()).toBe('tok-2');
+    expect(iam.seen).toHaveLength(2);
+  });
+
+  it('does not retry or cache a 401, and the error carries no password', async () => {
+    iam.respond = json(401, { error: { code: '401', message: 'The username or password is wrong.' } });
+    const auth = tokenAuth(() => 0);
+    const error = (await auth.token().catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(HuaweiAuthError);
+    expect(iam.seen).toHaveLength(1);
+    expect(`${error.message} ${error.stack} ${inspect(error)}`).not.toContain(PASSWORD);
+    iam.respond = tokenResponder('2026-11-28T00:00:00Z');
+    expect(await auth.token()).toBe('tok-1');
+  });
+});
+
+describe('secrets never print', () => {
+  it('redacts credentials, sources and token auth in JSON, inspect and string form', async () => {
+    const secrets = mockClient(SecretsManagerClient);
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ HUAWEICLOUD_SDK_AK: AK, HUAWEICLOUD_SDK_SK: SK }),
+    });
+    const fromEnv = credentialsFromEnv({
+      HUAWEICLOUD_SDK_AK: AK,
+      HUAWEICLOUD_SDK_SK: SK,
+      HUAWEICLOUD_SDK_SECURITY_TOKEN: TOKEN,
+    });
+    const source = new SecretsManagerCredentialSource({
+      client: new SecretsManagerClient({ region: 'eu-west-1' }),
+      secretId: 'hwc/creds',
+    });
+    const fromSecret = await source.get();
+    const { client } = loopbackClient('http://127.0.0.1:9');
+    const tokenAuth = new TokenAuth({
+      client,
+      region: 'test-1',
+      identity: { userName: 'alice', password: PASSWORD, domainName: 'acme' },
+    });
+    const printed = [fromEnv, fromSecret, source, tokenAuth, createAkSkAuth(fromEnv), { nested: { fromEnv } }]
+      .flatMap((value) => [
+        JSON.stringify(value),
+        inspect(value, { depth: 10, showHidden: true }),
+        String(value),
+        `${value}`,
+      ])
+      .join('\n');
+    for (const secret of [SK, TOKEN, PASSWORD]) expect(printed).not.toContain(secret);
+    expect(printed).toContain('[REDACTED]');
+    secrets.restore();
+  });
+});
