@@ -137,12 +137,36 @@ export class ZoneCalendar {
   }
 
   civil(epochMs: number): CivilTime {
+    const civil: CivilTime = { year: 0, month: 0, day: 0, hour: 0, withinHour: 0, epochDay: 0 };
+    this.civilInto(epochMs, civil);
+    return civil;
+  }
+
+  /** `civil` without allocating: fills `into` (the planner reuses one object for a million backups). */
+  civilInto(epochMs: number, into: CivilTime): void {
     const wall = epochMs + this.offsetAt(epochMs);
     const epochDay = Math.floor(wall / MS_PER_DAY);
     const intoDay = wall - epochDay * MS_PER_DAY;
     const hour = Math.floor(intoDay / MS_PER_HOUR);
-    const { year, month, day } = civilFromEpochDay(epochDay);
-    return { year, month, day, hour, withinHour: intoDay - hour * MS_PER_HOUR, epochDay };
+    const shifted = epochDay + 719_468;
+    const era = Math.floor(shifted / 146_097);
+    const dayOfEra = shifted - era * 146_097;
+    const yearOfEra = Math.floor(
+      (dayOfEra -
+        Math.floor(dayOfEra / 1460) +
+        Math.floor(dayOfEra / 36_524) -
+        Math.floor(dayOfEra / 146_096)) /
+        365,
+    );
+    const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+    const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
+    const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
+    into.year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+    into.month = month;
+    into.day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
+    into.hour = hour;
+    into.withinHour = intoDay - hour * MS_PER_HOUR;
+    into.epochDay = epochDay;
   }
 
   /** The wall-clock instant (as if UTC) back to a real instant; in a gap or overlap either answer is accepted. */

@@ -63,6 +63,7 @@ interface WindowRule {
   readonly rule: Rule;
   readonly duration: PolicyDuration;
   readonly label: string;
+  readonly labels: Map<number, string>;
 }
 
 interface CompiledRules {
@@ -85,10 +86,13 @@ interface CompiledRules {
   readonly deleteReason: readonly string[];
   readonly failedDeleteReason: readonly string[];
   readonly failedKeepReason: readonly string[];
+  /** now − duration, memoised: every resource of a plan shares one `now`. */
+  thresholdFromNow(nowMs: number, duration: PolicyDuration): number;
 }
 
 const IN_PROGRESS_REASON: readonly string[] = Object.freeze(['in progress']);
 const DELETING_REASON: readonly string[] = Object.freeze(['deleting']);
+const MIN_KEEP_REASON: readonly string[] = Object.freeze(['min_keep']);
 const compiledCache = new WeakMap<RetentionRules, Map<string, CompiledRules>>();
 
 function compileRules(rules: RetentionRules, timezone: string): CompiledRules {
@@ -108,12 +112,23 @@ function compileRules(rules: RetentionRules, timezone: string): CompiledRules {
     [Rule.Yearly, keep.within_yearly],
   ];
   const windows = windowSpecs.flatMap(([rule, duration]) =>
-    duration === undefined ? [] : [{ rule, duration, label: `${RULE_NAMES[rule]} within ${duration.text}` }],
+    duration === undefined
+      ? []
+      : [
+          {
+            rule,
+            duration,
+            label: `${RULE_NAMES[rule]} within ${duration.text}`,
+            labels: new Map<number, string>(),
+          },
+        ],
   );
   const maxAge = rules.max_age;
   const failedMaxAge = rules.failed_max_age;
+  const calendar = calendarFor(timezone);
+  const thresholds = new Map<PolicyDuration, { nowMs: number; threshold: number }>();
   const compiled: CompiledRules = {
-    calendar: calendarFor(timezone),
+    calendar,
     counts,
     activeCounts,
     within: keep.within,
@@ -138,6 +153,14 @@ function compileRules(rules: RetentionRules, timezone: string): CompiledRules {
         ? 'failed, no failed_max_age'
         : `failed, younger than failed_max_age ${failedMaxAge.text}`,
     ]),
+    thresholdFromNow(nowMs, duration) {
+      let byNow = thresholds.get(duration);
+      if (byNow === undefined || byNow.nowMs !== nowMs) {
+        byNow = { nowMs, threshold: calendar.subtract(nowMs, duration) };
+        thresholds.set(duration, byNow);
+      }
+      return byNow.threshold;
+    },
   };
   if (byZone === undefined) {
     byZone = new Map();
@@ -201,10 +224,31 @@ function formatBucket(rule: Rule, bucket: number): string {
   }
 }
 
-function addReason(reasons: string[] | undefined, reason: string): string[] {
-  if (reasons === undefined) return [reason];
-  reasons.push(reason);
-  return reasons;
+/**
+ * Reason lists are interned: the same sequence of reasons is one frozen array shared by every decision that has
+ * it (a million decisions hold a few thousand distinct lists), built without temporary arrays or strings.
+ */
+interface ReasonNode {
+  readonly reasons: readonly string[];
+  readonly next: Map<string, ReasonNode>;
+}
+const REASON_ROOT: ReasonNode = { reasons: Object.freeze([]), next: new Map() };
+let internedLists = 0;
+
+function addReason(node: ReasonNode | undefined, reason: string): ReasonNode {
+  const from = node ?? REASON_ROOT;
+  let next = from.next.get(reason);
+  if (next === undefined) {
+    // Bound the table for long-lived processes; dropping it only costs sharing, never correctness.
+    if (internedLists > 100_000) {
+      REASON_ROOT.next.clear();
+      internedLists = 0;
+    }
+    next = { reasons: Object.freeze([...from.reasons, reason]), next: new Map() };
+    from.next.set(reason, next);
+    internedLists += 1;
+  }
+  return next;
 }
 
 function hasEveryTag(backup: Backup, tags: readonly string[]): boolean {
@@ -230,80 +274,114 @@ function protection(backup: Backup, rules: CompiledRules): string | undefined {
   return undefined;
 }
 
+const oldestLabels = new Map<string, string>();
+function oldestLabel(label: string): string {
+  let oldest = oldestLabels.get(label);
+  if (oldest === undefined) {
+    oldest = `oldest ${label}`;
+    if (oldestLabels.size > 100_000) oldestLabels.clear();
+    oldestLabels.set(label, oldest);
+  }
+  return oldest;
+}
+
+function windowLabel(window: WindowRule, bucket: number): string {
+  let label = window.labels.get(bucket);
+  if (label === undefined) {
+    label = `${window.label} ${formatBucket(window.rule, bucket)}`;
+    if (window.labels.size > 100_000) window.labels.clear();
+    window.labels.set(bucket, label);
+  }
+  return label;
+}
+
 /**
- * restic's ApplyPolicy over one resource's finished backups (already newest first): the reasons each backup is
- * kept by a keep rule, or undefined when no keep rule keeps it. Exported so tests can compare with restic alone.
+ * restic's ApplyPolicy over one resource's finished backups, newest first: the reasons each backup is kept by a
+ * keep rule, or undefined when no keep rule keeps it. Exported so tests can hold the engine against restic's
+ * own golden results with none of our extra rules in the way.
  */
 export function applyKeepRules(
   finished: readonly Backup[],
   rules: RetentionRules,
   now: Date,
   timezone = 'UTC',
-): (string[] | undefined)[] {
-  return keepReasons(finished, compileRules(rules, timezone), now.getTime());
+): (readonly string[] | undefined)[] {
+  const walk = new KeepRuleWalk(finished, compileRules(rules, timezone), now.getTime());
+  return finished.map((backup) => walk.next(backup)?.reasons);
 }
 
-function keepReasons(
-  finished: readonly Backup[],
-  rules: CompiledRules,
-  nowMs: number,
-): (string[] | undefined)[] {
-  const total = finished.length;
-  const result: (string[] | undefined)[] = new Array(total);
-  if (total === 0) return result;
-  const { calendar, activeCounts, windows, tagSets } = rules;
+/** One pass of the keep rules over a resource's finished backups, fed newest first. */
+class KeepRuleWalk {
+  readonly #rules: CompiledRules;
+  readonly #oldest: number;
+  readonly #withinThreshold: number;
+  readonly #windowThresholds: number[];
+  readonly #remaining: number[];
+  readonly #lastBucket: number[];
+  readonly #windowLastBucket: number[];
+  readonly #civil: CivilTime = { year: 0, month: 0, day: 0, hour: 0, withinHour: 0, epochDay: 0 };
+  #nr = 0;
 
-  // The reference for `within`: the newest backup that is not in the future (restic's findLatestTimestamp).
-  let latest = Number.NEGATIVE_INFINITY;
-  for (const backup of finished) {
-    if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
+  constructor(finished: readonly Backup[], rules: CompiledRules, nowMs: number) {
+    this.#rules = rules;
+    this.#oldest = finished.length - 1;
+    // The reference for `within`: the newest backup that is not in the future (restic's findLatestTimestamp);
+    // with none, every backup is inside, as restic's zero time makes it.
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const backup of finished) {
+      if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
+    }
+    const thresholdFrom = (duration: PolicyDuration) =>
+      latest === Number.NEGATIVE_INFINITY
+        ? Number.NEGATIVE_INFINITY
+        : rules.calendar.subtract(latest, duration);
+    this.#withinThreshold = rules.within === undefined ? Number.NaN : thresholdFrom(rules.within);
+    this.#windowThresholds = rules.windows.map((window) => thresholdFrom(window.duration));
+    this.#remaining = rules.counts.slice();
+    this.#lastBucket = [Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+    this.#windowLastBucket = rules.windows.map(() => Number.NaN);
   }
-  const thresholdFrom = (duration: PolicyDuration) =>
-    latest === Number.NEGATIVE_INFINITY ? Number.NEGATIVE_INFINITY : calendar.subtract(latest, duration);
-  const withinThreshold = rules.within === undefined ? Number.NaN : thresholdFrom(rules.within);
-  const windowThresholds = windows.map((window) => thresholdFrom(window.duration));
 
-  const remaining = rules.counts.slice();
-  const lastBucket = [Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN];
-  const windowLastBucket = windows.map(() => Number.NaN);
-  const oldest = total - 1;
-
-  for (let nr = 0; nr < total; nr += 1) {
-    const backup = finished[nr] as Backup;
-    let reasons: string[] | undefined;
-    for (const tagSet of tagSets) {
+  next(backup: Backup): ReasonNode | undefined {
+    const rules = this.#rules;
+    const nr = this.#nr;
+    this.#nr += 1;
+    const isOldest = nr === this.#oldest;
+    let reasons: ReasonNode | undefined;
+    for (const tagSet of rules.tagSets) {
       if (hasEveryTag(backup, tagSet.tags)) reasons = addReason(reasons, tagSet.reason);
     }
-    if (rules.within !== undefined && backup.created_at > withinThreshold)
+    if (rules.within !== undefined && backup.created_at > this.#withinThreshold) {
       reasons = addReason(reasons, rules.withinReason);
-
-    const civil = rules.needsCivil ? calendar.civil(backup.created_at) : (undefined as unknown as CivilTime);
-    for (const rule of activeCounts) {
-      const count = remaining[rule] as number;
+    }
+    const civil = this.#civil;
+    if (rules.needsCivil) rules.calendar.civilInto(backup.created_at, civil);
+    for (const rule of rules.activeCounts) {
+      const count = this.#remaining[rule] as number;
       if (count === 0) continue;
       const bucket = bucketOf(rule, civil, nr);
-      const previous = lastBucket[rule] as number;
-      if (bucket !== previous || nr === oldest) {
+      const previous = this.#lastBucket[rule] as number;
+      if (bucket !== previous || isOldest) {
         const label = bucketLabel(rule, bucket);
-        reasons = addReason(reasons, bucket === previous ? `oldest ${label}` : label);
-        lastBucket[rule] = bucket;
-        if (count > 0) remaining[rule] = count - 1;
+        reasons = addReason(reasons, bucket === previous ? oldestLabel(label) : label);
+        this.#lastBucket[rule] = bucket;
+        if (count > 0) this.#remaining[rule] = count - 1;
       }
     }
+    const windows = rules.windows;
     for (let index = 0; index < windows.length; index += 1) {
-      if (!(backup.created_at > (windowThresholds[index] as number))) continue;
+      if (!(backup.created_at > (this.#windowThresholds[index] as number))) continue;
       const window = windows[index] as WindowRule;
       const bucket = bucketOf(window.rule, civil, nr);
-      const previous = windowLastBucket[index] as number;
-      if (bucket !== previous || nr === oldest) {
-        const label = `${window.label} ${formatBucket(window.rule, bucket)}`;
-        reasons = addReason(reasons, bucket === previous ? `oldest ${label}` : label);
-        windowLastBucket[index] = bucket;
+      const previous = this.#windowLastBucket[index] as number;
+      if (bucket !== previous || isOldest) {
+        const label = windowLabel(window, bucket);
+        reasons = addReason(reasons, bucket === previous ? oldestLabel(label) : label);
+        this.#windowLastBucket[index] = bucket;
       }
     }
-    result[nr] = reasons;
+    return reasons;
   }
-  return result;
 }
 
 /**
@@ -315,7 +393,12 @@ export function planResource(
   now: Date,
   timezone = 'UTC',
 ): Decision[] {
-  return decideGroup(backups.slice().sort(compareNewestFirst), compileRules(rules, timezone), now.getTime());
+  const sorted = backups.slice().sort(compareNewestFirst);
+  const first = sorted[0];
+  if (first === undefined) return [];
+  const decisions: Decision[] = new Array(sorted.length);
+  decideGroupInto(sorted, resourceKey(first), compileRules(rules, timezone), now.getTime(), decisions, 0);
+  return decisions;
 }
 
 function decision(
@@ -331,55 +414,64 @@ function decision(
     created_at: backup.created_at,
     state: backup.state,
     action,
+    // Shared and frozen (see addReason): readers must not mutate a decision's reasons.
     reasons: reasons as string[],
   };
 }
 
-function decideGroup(sorted: readonly Backup[], rules: CompiledRules, nowMs: number): Decision[] {
-  const first = sorted[0];
-  if (first === undefined) return [];
-  const key = resourceKey(first);
-  const finished = sorted.filter((backup) => backup.state === 'finished');
-  const keptByRules = keepReasons(finished, rules, nowMs);
+/** Decides a resource's backups (sorted newest first) into `out[offset ..]`, in the same order. */
+function decideGroupInto(
+  sorted: readonly Backup[],
+  key: string,
+  rules: CompiledRules,
+  nowMs: number,
+  out: Decision[],
+  offset: number,
+): void {
+  const finished: Backup[] = [];
+  for (const backup of sorted) if (backup.state === 'finished') finished.push(backup);
+  const walk = new KeepRuleWalk(finished, rules, nowMs);
   const maxAgeThreshold =
-    rules.maxAge === undefined ? Number.NaN : rules.calendar.subtract(nowMs, rules.maxAge);
+    rules.maxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.maxAge);
   const failedThreshold =
-    rules.failedMaxAge === undefined ? Number.NaN : rules.calendar.subtract(nowMs, rules.failedMaxAge);
+    rules.failedMaxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.failedMaxAge);
 
-  const byBackup = new Map<Backup, Decision>();
-  const candidates: Backup[] = [];
+  let candidates: number[] | undefined;
   let keptFinished = 0;
-  for (let nr = 0; nr < finished.length; nr += 1) {
-    const backup = finished[nr] as Backup;
-    let reasons = keptByRules[nr];
-    const protectedBy = protection(backup, rules);
-    if (protectedBy !== undefined) reasons = addReason(reasons, protectedBy);
-    if (nr === 0 && !rules.allowDeleteNewest) reasons = addReason(reasons, 'newest finished');
-    if (reasons !== undefined) {
-      byBackup.set(backup, decision(backup, key, 'keep', reasons));
-      keptFinished += 1;
-    } else if (rules.maxAge !== undefined && backup.created_at > maxAgeThreshold) {
-      byBackup.set(backup, decision(backup, key, 'keep', rules.youngerReason));
-      keptFinished += 1;
-    } else {
-      candidates.push(backup);
-    }
-  }
-  for (const backup of candidates) {
-    if (keptFinished < rules.minKeep) {
-      byBackup.set(backup, decision(backup, key, 'keep', ['min_keep']));
-      keptFinished += 1;
-    } else {
-      byBackup.set(backup, decision(backup, key, 'delete', rules.deleteReason));
-    }
-  }
-
-  const decisions: Decision[] = new Array(sorted.length);
+  let isNewestFinished = true;
   for (let index = 0; index < sorted.length; index += 1) {
     const backup = sorted[index] as Backup;
-    decisions[index] = byBackup.get(backup) ?? decideUnfinished(backup, key, rules, failedThreshold);
+    if (backup.state !== 'finished') {
+      out[offset + index] = decideUnfinished(backup, key, rules, failedThreshold);
+      continue;
+    }
+    let reasons = walk.next(backup);
+    const protectedBy = protection(backup, rules);
+    if (protectedBy !== undefined) reasons = addReason(reasons, protectedBy);
+    if (isNewestFinished && !rules.allowDeleteNewest) reasons = addReason(reasons, 'newest finished');
+    isNewestFinished = false;
+    if (reasons !== undefined) {
+      out[offset + index] = decision(backup, key, 'keep', reasons.reasons);
+      keptFinished += 1;
+    } else if (rules.maxAge !== undefined && backup.created_at > maxAgeThreshold) {
+      out[offset + index] = decision(backup, key, 'keep', rules.youngerReason);
+      keptFinished += 1;
+    } else {
+      if (candidates === undefined) candidates = [];
+      candidates.push(index);
+    }
   }
-  return decisions;
+  if (candidates === undefined) return;
+  // min_keep tops the resource up with the newest backups that nothing else kept.
+  for (const index of candidates) {
+    const backup = sorted[index] as Backup;
+    if (keptFinished < rules.minKeep) {
+      out[offset + index] = decision(backup, key, 'keep', MIN_KEEP_REASON);
+      keptFinished += 1;
+    } else {
+      out[offset + index] = decision(backup, key, 'delete', rules.deleteReason);
+    }
+  }
 }
 
 function decideUnfinished(
@@ -391,7 +483,8 @@ function decideUnfinished(
   if (backup.state === 'in_progress') return decision(backup, key, 'keep', IN_PROGRESS_REASON);
   if (backup.state === 'deleting') return decision(backup, key, 'keep', DELETING_REASON);
   const protectedBy = protection(backup, rules);
-  if (protectedBy !== undefined) return decision(backup, key, 'keep', [protectedBy]);
+  if (protectedBy !== undefined)
+    return decision(backup, key, 'keep', addReason(undefined, protectedBy).reasons);
   if (rules.failedMaxAge !== undefined && backup.created_at <= failedThreshold) {
     return decision(backup, key, 'delete', rules.failedDeleteReason);
   }
@@ -456,50 +549,35 @@ export function plan(
 ): ResourcePlan {
   const rules = compileRules(target, timezone);
   const nowMs = now.getTime();
-  const groups = new Map<string, Backup[]>();
-  let ignored = 0;
-  const filters = target.filters;
-  const needsPatterns =
-    filters !== undefined && (filters.name_patterns !== undefined || filters.tags !== undefined);
-  for (const backup of backups) {
-    if (!inScope(backup, target) || (needsPatterns && !matchesPatterns(backup, filters))) {
-      ignored += 1;
-      continue;
-    }
-    const key = resourceKey(backup);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [backup]);
-    else group.push(backup);
-  }
-  const keys = [...groups.keys()].sort();
-  const decisions: Decision[] = [];
+  const { groups, considered, ignored } = groupByResource(backups, target);
+  const decisions: Decision[] = new Array(considered);
+  let offset = 0;
   let kept = 0;
   let deleted = 0;
   let finished = 0;
   let candidates = 0;
   let deletedBytes = 0;
-  for (const key of keys) {
-    const group = groups.get(key) as Backup[];
-    group.sort(compareNewestFirst);
-    const groupDecisions = decideGroup(group, rules, nowMs);
-    for (let index = 0; index < groupDecisions.length; index += 1) {
-      const made = groupDecisions[index] as Decision;
-      const backup = group[index] as Backup;
-      decisions.push(made);
+  for (const group of groups) {
+    const members = group.backups;
+    members.sort(compareNewestFirst);
+    decideGroupInto(members, group.key, rules, nowMs, decisions, offset);
+    for (let index = 0; index < members.length; index += 1) {
+      const backup = members[index] as Backup;
       if (backup.state === 'finished') finished += 1;
       if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
-      if (made.action === 'delete') {
+      if ((decisions[offset + index] as Decision).action === 'delete') {
         deleted += 1;
         deletedBytes += backup.size_bytes ?? 0;
       } else kept += 1;
     }
+    offset += members.length;
   }
   const deleteShare = candidates === 0 ? 0 : deleted / candidates;
   return {
     decisions,
     summary: {
-      resources: keys.length,
-      considered: decisions.length,
+      resources: groups.length,
+      considered,
       ignored,
       kept,
       deleted,
@@ -510,4 +588,59 @@ export function plan(
         target.max_delete_share !== undefined && deleteShare > target.max_delete_share,
     },
   };
+}
+
+interface ResourceGroup {
+  readonly sample: Backup;
+  key: string;
+  readonly backups: Backup[];
+  /** Another resource with the same resource_id (different service/region/project/vault); rare. */
+  sibling: ResourceGroup | undefined;
+}
+
+const sameResource = (a: Backup, b: Backup) =>
+  a.service === b.service &&
+  a.region === b.region &&
+  a.project_id === b.project_id &&
+  a.vault_id === b.vault_id;
+
+/**
+ * Groups the in-scope backups by resource. Looks up by resource_id (a string the listing already shares between
+ * a resource's backups) and compares the other key parts, instead of building a key string per backup.
+ */
+function groupByResource(
+  backups: Iterable<Backup>,
+  target: PlanTarget | ResolvedTarget,
+): { groups: ResourceGroup[]; considered: number; ignored: number } {
+  const byResourceId = new Map<string, ResourceGroup>();
+  const groups: ResourceGroup[] = [];
+  let considered = 0;
+  let ignored = 0;
+  const filters = target.filters;
+  const needsPatterns =
+    filters !== undefined && (filters.name_patterns !== undefined || filters.tags !== undefined);
+  for (const backup of backups) {
+    if (!inScope(backup, target) || (needsPatterns && !matchesPatterns(backup, filters))) {
+      ignored += 1;
+      continue;
+    }
+    considered += 1;
+    let group = byResourceId.get(backup.resource_id);
+    while (group !== undefined && !sameResource(group.sample, backup)) group = group.sibling;
+    if (group !== undefined) {
+      group.backups.push(backup);
+      continue;
+    }
+    const created: ResourceGroup = { sample: backup, key: '', backups: [backup], sibling: undefined };
+    const head = byResourceId.get(backup.resource_id);
+    if (head === undefined) byResourceId.set(backup.resource_id, created);
+    else {
+      created.sibling = head.sibling;
+      head.sibling = created;
+    }
+    groups.push(created);
+  }
+  for (const group of groups) group.key = resourceKey(group.sample);
+  groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { groups, considered, ignored };
 }
