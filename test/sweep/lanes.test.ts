@@ -413,7 +413,7 @@ describe('abort', () => {
       { laneOf: () => 'one', limitOf: () => 2, signal: controller.signal },
       (n, { signal }) => {
         seenSignals.push(signal);
-        return new Promise((resolve, reject) => {
+        return new Promise((_resolve, reject) => {
           signal.addEventListener('abort', () => reject(new Error(`task ${n} saw the abort`)), {
             once: true,
           });
