@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import type { Backup, BackupState } from './backup.ts';
+import {
+  type BackupTarget,
+  clampPageSize,
+  type DeleteRef,
+  type DeletionStart,
+  type DeletionStatus,
+  type HuaweiRequester,
+  HuaweiTimeSchema,
+  type PollRef,
+  parseHuaweiTime,
+} from './deletion.ts';
+
+/**
+ * DDS v3 (Document Database, MongoDB): offset/limit (<= 100)/total_count pagination; only manual backups can
+ * be deleted; a DELETE returns a job id, polled through `GET /v3/{project_id}/jobs?id=`.
+ */
+
+export const DDS_MAX_PAGE = 100;
+export const KIB = 1024;
+
+export const DdsBackupSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().nullish(),
+  instance_id: z.string().min(1),
+  instance_name: z.string().nullish(),
+  /** Auto, Manual, Incremental (the Go SDK's enum spells them lower-case: compared case-insensitively). */
+  type: z.string(),
+  /** `yyyy-mm-dd hh:mm:ss`, UTC. */
+  begin_time: HuaweiTimeSchema,
+  end_time: z.string().nullish(),
+  /** BUILDING, COMPLETED, FAILED, DISABLED (being deleted); the Go SDK also knows DELETING. */
+  status: z.string(),
+  /** KB. */
+  size: z.number().nonnegative().nullish(),
+  deletable: z.boolean().nullish(),
+  description: z.string().nullish(),
+});
+export type DdsBackup = z.infer<typeof DdsBackupSchema>;
+
+export const DdsListResponseSchema = z.looseObject({
+  backups: z.array(DdsBackupSchema),
+  total_count: z.number().int().nonnegative(),
+});
+
+export const DdsDeleteResponseSchema = z.looseObject({ job_id: z.string().min(1) });
+
+export const DdsJobResponseSchema = z.looseObject({
+  job: z.looseObject({
+    id: z.string().nullish(),
+    name: z.string().nullish(),
+    status: z.string(),
+    fail_reason: z.string().nullish(),
+  }),
+});
+
+const STATES: Readonly<Record<string, BackupState>> = {
+  COMPLETED: 'finished',
+  FAILED: 'failed',
+  BUILDING: 'in_progress',
+  DISABLED: 'deleting',
+  DELETING: 'deleting',
+};
+
+/** An unknown upstream status is treated as in progress: never a deletion candidate. */
+export function ddsState(status: string): BackupState {
+  return STATES[status.toUpperCase()] ?? 'in_progress';
+}
+
+export function toBackup(record: DdsBackup, region: string, projectId: string): Backup {
+  const backup: Backup = {
+    service: 'dds',
+    region,
+    project_id: projectId,
+    id: record.id,
+    delete_id: record.id,
+    resource_id: record.instance_id,
+    created_at: parseHuaweiTime(record.begin_time),
+    status: record.status,
+    state: ddsState(record.status),
+    manual: record.type.toLowerCase() === 'manual',
+    tags: [],
+  };
+  if (record.instance_name) backup.resource_name = record.instance_name;
+  if (record.name) backup.name = record.name;
+  if (record.size != null) backup.size_bytes = record.size * KIB;
+  return backup;
+}
+
+export async function* listBackups(
+  client: HuaweiRequester,
+  target: BackupTarget,
+  signal?: AbortSignal,
+): AsyncIterable<Backup> {
+  const limit = clampPageSize(target.pageSize, DDS_MAX_PAGE, DDS_MAX_PAGE);
+  const instanceIds = target.filters?.instanceId
+    ? [target.filters.instanceId]
+    : (target.filters?.resourceIds ?? [undefined]);
+  for (const instanceId of instanceIds) {
+    let offset = 0;
+    for (;;) {
+      const response = await client.request(
+        {
+          service: 'dds',
+          operation: 'dds.listBackups',
+          region: target.region,
+          projectId: target.projectId,
+          method: 'GET',
+          pathSegments: ['v3', target.projectId, 'backups'],
+          query: {
+            offset: String(offset),
+            limit: String(limit),
+            instance_id: instanceId,
+            backup_type: target.filters?.backupType,
+          },
+        },
+        DdsListResponseSchema,
+        { signal },
+      );
+      const page = response.body.backups;
+      for (const record of page) yield toBackup(record, target.region, target.projectId);
+      offset += page.length;
+      if (page.length === 0 || offset >= response.body.total_count) break;
+    }
+  }
+}
+
+export async function deleteBackup(
+  client: HuaweiRequester,
+  ref: DeleteRef,
+  signal?: AbortSignal,
+): Promise<DeletionStart> {
+  const response = await client.request(
+    {
+      service: 'dds',
+      operation: 'dds.deleteBackup',
+      region: ref.region,
+      projectId: ref.projectId,
+      method: 'DELETE',
+      pathSegments: ['v3', ref.projectId, 'backups', ref.deleteId],
+      expect: [200, 202],
+    },
+    DdsDeleteResponseSchema,
+    { signal },
+  );
+  return {
+    kind: 'accepted',
+    poll: { service: 'dds', region: ref.region, projectId: ref.projectId, jobId: response.body.job_id },
+    requestId: response.requestId,
+  };
+}
+
+export async function pollDeletion(
+  client: HuaweiRequester,
+  poll: Extract<PollRef, { service: 'dds' }>,
+  signal?: AbortSignal,
+): Promise<DeletionStatus> {
+  const response = await client.request(
+    {
+      service: 'dds',
+      operation: 'dds.showJob',
+      region: poll.region,
+      projectId: poll.projectId,
+      method: 'GET',
+      pathSegments: ['v3', poll.projectId, 'jobs'],
+      query: { id: poll.jobId },
+    },
+    DdsJobResponseSchema,
+    { signal },
+  );
+  const { status, fail_reason: failReason } = response.body.job;
+  const requestId = response.requestId;
+  switch (status.toLowerCase()) {
+    case 'completed':
+      return { state: 'done', requestId };
+    case 'failed':
+      return { state: 'failed', reason: failReason || 'job failed', requestId };
+    default:
+      return { state: 'running', reason: `job ${status}`, requestId };
+  }
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import type { HuaweiClient } from '../huawei/client.ts';
+
+/**
+ * The shapes shared by the service modules: what to list, what to delete, how a deletion starts and how
+ * its progress is read. A PollRef is plain JSON so the sweep can store it in the ledger and poll later.
+ */
+
+/** Only the one request path of the client is needed (tests may pass a fake). */
+export type HuaweiRequester = Pick<HuaweiClient, 'request'>;
+
+export const BackupFiltersSchema = z.object({
+  /** One listing pass per resource id (the APIs filter by one id at a time). */
+  resourceIds: z.array(z.string().min(1)).optional(),
+  /** CBR only. */
+  vaultId: z.string().min(1).optional(),
+  /** DDS only. */
+  instanceId: z.string().min(1).optional(),
+  /** DDS only: Auto, Manual or Incremental. */
+  backupType: z.enum(['Auto', 'Manual', 'Incremental']).optional(),
+});
+export type BackupFilters = z.infer<typeof BackupFiltersSchema>;
+
+export const BackupTargetSchema = z.object({
+  region: z.string().min(1),
+  projectId: z.string().min(1),
+  filters: BackupFiltersSchema.optional(),
+  /** Page size; each service clamps it to its own maximum. */
+  pageSize: z.number().int().positive().optional(),
+});
+export type BackupTarget = z.infer<typeof BackupTargetSchema>;
+
+export const DeleteRefSchema = z.object({
+  region: z.string().min(1),
+  projectId: z.string().min(1),
+  /** Backup.delete_id (CSBS: the checkpoint id). */
+  deleteId: z.string().min(1),
+  /** Backup.id (CSBS: the checkpoint item id). */
+  itemId: z.string().min(1),
+});
+export type DeleteRef = z.infer<typeof DeleteRefSchema>;
+
+export const PollRefSchema = z.discriminatedUnion('service', [
+  z.object({ service: z.literal('csbs'), region: z.string(), projectId: z.string(), itemId: z.string() }),
+  z.object({ service: z.literal('cbr'), region: z.string(), projectId: z.string(), backupId: z.string() }),
+  z.object({ service: z.literal('dds'), region: z.string(), projectId: z.string(), jobId: z.string() }),
+]);
+export type PollRef = z.infer<typeof PollRefSchema>;
+
+export type DeletionStart =
+  | { readonly kind: 'done'; readonly requestId: string | undefined }
+  | { readonly kind: 'accepted'; readonly poll: PollRef; readonly requestId: string | undefined };
+
+export interface DeletionStatus {
+  readonly state: 'running' | 'done' | 'failed';
+  readonly reason?: string | undefined;
+  readonly requestId?: string | undefined;
+}
+
+/** Huawei timestamps: ISO with or without zone (no zone means UTC), or `yyyy-mm-dd hh:mm:ss` (UTC). */
+export function parseHuaweiTime(value: string): number {
+  let text = value.trim().replace(' ', 'T');
+  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) text += 'Z';
+  return Date.parse(text);
+}
+
+export const HuaweiTimeSchema = z
+  .string()
+  .refine((value) => !Number.isNaN(parseHuaweiTime(value)), { message: 'not a timestamp' });
+
+/** Optional `tags: [{key, value}]` some records carry, as `key=value` strings. */
+export const TagListSchema = z
+  .array(z.looseObject({ key: z.string(), value: z.string().nullish() }))
+  .nullish();
+
+export function tagStrings(tags: z.infer<typeof TagListSchema>): string[] {
+  return (tags ?? []).map((tag) => (tag.value ? `${tag.key}=${tag.value}` : tag.key));
+}
+
+export function clampPageSize(requested: number | undefined, fallback: number, max: number): number {
+  return Math.max(1, Math.min(max, requested ?? fallback));
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { InvalidRequestError } from '../huawei/errors.ts';
+import { clampPageSize, type DeletionStart, type HuaweiRequester } from './deletion.ts';
+
+/**
+ * DIS v2 (Data Ingestion Service): consumer apps and their checkpoints. Deleting a checkpoint is synchronous
+ * (204). Checkpoints carry no timestamp, so there is no list of "backups" here, only apps.
+ */
+
+export const DIS_MAX_APPS_PAGE = 100;
+
+/** Letters, digits, `_` and `-` (DIS app naming rule); 1..50 characters (seed 004, DeleteCheckpoint). */
+export const AppNameSchema = z
+  .string()
+  .min(1)
+  .max(50)
+  .regex(/^[A-Za-z0-9_-]+$/, 'only letters, digits, "_" and "-"');
+/** Letters, digits, `_` and `-`, 1..64 characters (DIS stream naming rule). */
+export const StreamNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'only letters, digits, "_" and "-"');
+/** `shardId-0000000000` style or a plain integer (`0`, `1`, ...). */
+export const PartitionIdSchema = z
+  .string()
+  .regex(/^(shardId-\d{10}|0|[1-9]\d{0,9})$/, 'shardId-0000000000 or 0, 1, ...');
+
+export const DeleteCheckpointInputSchema = z.strictObject({
+  region: z.string().min(1),
+  projectId: z.string().min(1),
+  streamName: StreamNameSchema,
+  appName: AppNameSchema,
+  checkpointType: z.literal('LAST_READ'),
+  partitionId: PartitionIdSchema.optional(),
+});
+export type DeleteCheckpointInput = z.infer<typeof DeleteCheckpointInputSchema>;
+
+export const DisAppSchema = z.looseObject({
+  app_name: z.string().min(1),
+  app_id: z.string().nullish(),
+  /** Epoch milliseconds. */
+  create_time: z.number().nullish(),
+  commit_checkpoint_stream_names: z.array(z.string()).nullish(),
+});
+export type DisApp = z.infer<typeof DisAppSchema>;
+
+export const DisListAppsResponseSchema = z.looseObject({
+  has_more_app: z.boolean(),
+  apps: z.array(DisAppSchema),
+  total_number: z.number().int().nullish(),
+});
+
+export interface ListAppsTarget {
+  readonly region: string;
+  readonly projectId: string;
+  /** Only apps that committed checkpoints to this stream. */
+  readonly streamName?: string | undefined;
+  readonly pageSize?: number | undefined;
+}
+
+/** Every app, page by page (`start_app_name` = the last name of the previous page, while `has_more_app`). */
+export async function* listApps(
+  client: HuaweiRequester,
+  target: ListAppsTarget,
+  signal?: AbortSignal,
+): AsyncIterable<DisApp> {
+  const limit = String(clampPageSize(target.pageSize, DIS_MAX_APPS_PAGE, DIS_MAX_APPS_PAGE));
+  let startAppName: string | undefined;
+  for (;;) {
+    const response = await client.request(
+      {
+        service: 'dis',
+        operation: 'dis.listApps',
+        region: target.region,
+        projectId: target.projectId,
+        method: 'GET',
+        pathSegments: ['v2', target.projectId, 'apps'],
+        query: { limit, start_app_name: startAppName, stream_name: target.streamName },
+      },
+      DisListAppsResponseSchema,
+      { signal },
+    );
+    // Whether start_app_name is inclusive is not documented: skip it if it comes back.
+    const apps = response.body.apps.filter((app) => app.app_name !== startAppName);
+    yield* apps;
+    const last = apps.at(-1)?.app_name;
+    if (!response.body.has_more_app || last === undefined) break;
+    startAppName = last;
+  }
+}
+
+function validate(input: unknown): DeleteCheckpointInput {
+  const parsed = DeleteCheckpointInputSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new InvalidRequestError(issue?.path.join('.') || 'input', issue?.message ?? 'invalid');
+}
+
+/** `DELETE /v2/{project_id}/checkpoints?...`: synchronous, so the result is always `done`. */
+export async function deleteCheckpoint(
+  client: HuaweiRequester,
+  input: DeleteCheckpointInput,
+  signal?: AbortSignal,
+): Promise<DeletionStart> {
+  const checked = validate(input);
+  const response = await client.request(
+    {
+      service: 'dis',
+      operation: 'dis.deleteCheckpoint',
+      region: checked.region,
+      projectId: checked.projectId,
+      method: 'DELETE',
+      pathSegments: ['v2', checked.projectId, 'checkpoints'],
+      query: {
+        stream_name: checked.streamName,
+        app_name: checked.appName,
+        checkpoint_type: checked.checkpointType,
+        partition_id: checked.partitionId,
+      },
+      expect: [204, 200],
+    },
+    z.unknown(),
+    { signal },
+  );
+  return { kind: 'done', requestId: response.requestId };
+}
