@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { BackupServiceSchema } from '../services/backup.ts';
 import { isValidTimeZone } from './calendar.ts';
@@ -286,12 +286,27 @@ function nodePosition(
 ): { line?: number; column?: number } {
   for (let length = path.length; length >= 0; length -= 1) {
     const prefix = path.slice(0, length) as (string | number)[];
-    const node = length === 0 ? document.contents : document.getIn(prefix, true);
-    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    const range = length === 0 ? rangeOf(document.contents) : keyOrValueRange(document, prefix);
     if (range !== undefined) {
       const position = lineCounter.linePos(range[0]);
       return { line: position.line, column: position.col };
     }
   }
   return {};
+}
+
+/** A mapping entry is located at its key (`dialy:`), a sequence item at its value. */
+function keyOrValueRange(document: YamlDocument, path: (string | number)[]): readonly number[] | undefined {
+  const parent = path.length === 1 ? document.contents : document.getIn(path.slice(0, -1), true);
+  const last = path[path.length - 1];
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
+    if (pair !== undefined) return rangeOf(pair.key) ?? rangeOf(pair.value);
+    return undefined;
+  }
+  return rangeOf(document.getIn(path, true));
+}
+
+function rangeOf(node: unknown): readonly number[] | undefined {
+  return (node as { range?: readonly number[] } | null | undefined)?.range ?? undefined;
 }
