@@ -287,7 +287,7 @@ function nodePosition(
   for (let length = path.length; length >= 0; length -= 1) {
     const prefix = path.slice(0, length) as (string | number)[];
     const range = length === 0 ? rangeOf(document.contents) : keyOrValueRange(document, prefix);
-    if (range !== undefined) {
+    if (range?.[0] !== undefined) {
       const position = lineCounter.linePos(range[0]);
       return { line: position.line, column: position.col };
     }
