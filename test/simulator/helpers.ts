@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { createHuaweiClient, type HuaweiClient } from '../../lib/huawei/client.ts';
-import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
+import { type AuthProvider, createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
 import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.ts';
 import { sign } from '../../lib/huawei/signer.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
@@ -66,14 +66,14 @@ export async function call(
 }
 
 /** The project's own Huawei client pointed at the simulator, without retries (tests see every status). */
-export function simulatorClient(sim: Simulator): HuaweiClient {
+export function simulatorClient(sim: Simulator, auth?: AuthProvider): HuaweiClient {
   const overrides: Record<string, string> = {};
   for (const service of ['csbs', 'cbr', 'dds', 'dis', 'iam'] as const) {
     overrides[overrideKey(service, REGION)] = sim.baseUrl(service, REGION);
   }
   return createHuaweiClient({
     endpoints: createEndpointResolver({ overrides }),
-    auth: createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
+    auth: auth ?? createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
     retry: { maxAttempts: 1 },
   });
 }
