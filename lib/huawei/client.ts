@@ -281,7 +281,10 @@ export class HuaweiClient {
         throw new HuaweiNetworkError(context, 'aborted by the caller', { cause: signal.reason });
       }
       const retryable = outcome.kind === 'network' || RETRYABLE_STATUSES.has(outcome.status);
-      if (outcome.kind === 'response' && !retryable) return this.#finish(op, context, schema, outcome);
+      if (outcome.kind === 'response' && !retryable) {
+        if (outcome.status === 401) auth.invalidate?.();
+        return this.#finish(op, context, schema, outcome);
+      }
 
       // A retryable failure: wait and go again, unless a bound says stop.
       const retryAfterMs =

@@ -28,6 +28,8 @@ export interface AuthRequest {
 /** Adds authentication headers to one request (signing headers, or `X-Auth-Token`). Called once per attempt. */
 export interface AuthProvider {
   authorize(request: AuthRequest, signal?: AbortSignal): Promise<Record<string, string>>;
+  /** Called by the client after a 401, so a cached token is not reused (the request itself is not retried). */
+  invalidate?(): void;
 }
 
 /** Anything that yields AK/SK credentials, possibly after a fetch (Secrets Manager). */
@@ -229,6 +231,11 @@ export class TokenAuth implements AuthProvider {
 
   async authorize(_request: AuthRequest, signal?: AbortSignal): Promise<Record<string, string>> {
     return { 'X-Auth-Token': await this.token(signal) };
+  }
+
+  /** Drops the cached token: the next caller fetches a new one. */
+  invalidate(): void {
+    this.#cached = undefined;
   }
 
   async token(signal?: AbortSignal): Promise<string> {

@@ -7,6 +7,7 @@ import {
   parseErrorBody,
   parseRetryAfter,
 } from '../../lib/huawei/client.ts';
+import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
 import {
   HuaweiAuthError,
   HuaweiBadRequestError,
@@ -17,6 +18,13 @@ import {
   HuaweiThrottledError,
   InvalidRequestError,
 } from '../../lib/huawei/errors.ts';
+import {
+  canonicalRequest,
+  parseAuthorization,
+  payloadHash,
+  signature,
+  stringToSign,
+} from '../../lib/huawei/signer.ts';
 import { json, type Loopback, loopbackClient, sequence, startLoopback } from './loopback.ts';
 
 const Anything = z.unknown();
@@ -96,6 +104,41 @@ describe('HuaweiClient.request', () => {
     await client.request(op({ method: 'POST', body: { name: 'x' } }), Anything);
     expect(server.seen[0]?.body).toBe('{"name":"x"}');
     expect(server.seen[0]?.headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('AK/SK signing through the client', () => {
+  it('sends exactly what it signed: a server recomputing the signature agrees', async () => {
+    const sk = 'loopback-secret-key';
+    const verdicts: boolean[] = [];
+    server.respond = (request, res) => {
+      const url = new URL(request.url, 'http://placeholder');
+      const parsed = parseAuthorization(String(request.headers.authorization));
+      const signedHeaders: Record<string, string> = {};
+      for (const name of parsed?.signedNames ?? []) signedHeaders[name] = String(request.headers[name]);
+      const canonical = canonicalRequest({
+        method: request.method,
+        pathname: url.pathname,
+        query: url.searchParams,
+        headers: signedHeaders,
+        payloadHash: payloadHash(signedHeaders, request.body),
+      });
+      const expected = signature(sk, stringToSign(String(request.headers['x-sdk-date']), canonical.text));
+      verdicts.push(parsed?.ak === 'LOOPBACKAK' && expected === parsed.signature);
+      json(200, {})(request, res);
+    };
+    const { client } = loopbackClient(server.baseUrl, {
+      auth: createAkSkAuth(new StaticCredentials('LOOPBACKAK', sk)),
+    });
+    await client.request(
+      op({ pathSegments: ['v3', 'p1', 'backups', "it's (1)*"], query: { name: ['b', 'a 1'], z: '一' } }),
+      Anything,
+    );
+    await client.request(op({ method: 'POST', body: { name: 'ü' } }), Anything);
+    expect(verdicts).toEqual([true, true]);
+    expect(server.seen[0]?.headers.authorization).toMatch(
+      /SignedHeaders=content-type;host;x-project-id;x-sdk-date,/,
+    );
   });
 });
 

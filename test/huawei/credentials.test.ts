@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { closeHuaweiPools } from '../../lib/huawei/client.ts';
 import {
   createAkSkAuth,
@@ -191,6 +192,29 @@ describe('TokenAuth', () => {
     iam.respond = tokenResponder('2026-11-27T02:00:00Z', 'tok-2');
     expect(await auth.token()).toBe('tok-2');
     expect(iam.seen).toHaveLength(2);
+  });
+
+  it('drops the cached token when a call with it gets a 401', async () => {
+    iam.respond = tokenResponder('2026-11-28T00:00:00Z');
+    const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
+    const { client } = loopbackClient(iam.baseUrl, { auth });
+    await auth.token();
+    iam.respond = json(401, { error_code: 'APIG.1002', error_msg: 'token expired' });
+    await expect(
+      client.request(
+        {
+          service: 'cbr',
+          operation: 'cbr.listBackups',
+          region: 'test-1',
+          method: 'GET',
+          pathSegments: ['v3'],
+        },
+        z.unknown(),
+      ),
+    ).rejects.toBeInstanceOf(HuaweiAuthError);
+    iam.respond = tokenResponder('2026-11-28T00:00:00Z', 'tok-fresh');
+    expect(await auth.token()).toBe('tok-fresh');
+    expect(iam.seen.map((r) => r.url)).toEqual(['/iam/v3/auth/tokens', '/cbr/v3', '/iam/v3/auth/tokens']);
   });
 
   it('does not retry or cache a 401, and the error carries no password', async () => {
