@@ -84,21 +84,19 @@ export interface LaneStats {
 export const DEFAULT_MAX_THROTTLE_RETRIES = 8;
 
 /** Per-lane limits as they appear in config: exact lane, then service, then the default. */
-export const LaneLimitsSchema = z
-  .object({
-    default: z.int().min(1),
-    byService: z.record(z.string(), z.int().min(1)).default({}),
-    byLane: z.record(z.string(), z.int().min(1)).default({}),
-  })
-  .strict();
-export type LaneLimits = z.infer<typeof LaneLimitsSchema>;
+export const LaneLimitsSchema = z.strictObject({
+  default: z.int().min(1),
+  byService: z.record(z.string(), z.int().min(1)).default({}),
+  byLane: z.record(z.string(), z.int().min(1)).default({}),
+});
+/** As written in config: `byService` and `byLane` may be left out. */
+export type LaneLimits = z.input<typeof LaneLimitsSchema>;
 
-/** CSBS rejects more than 5 concurrent deletions per project (API.md); the others get a modest default. */
-export const DEFAULT_LANE_LIMITS: LaneLimits = Object.freeze({
-  default: 10,
-  byService: Object.freeze({ csbs: 5 }),
-  byLane: Object.freeze({}),
-}) as LaneLimits;
+/**
+ * CSBS runs at most 5 deletion tasks at once (API.md: "a user runs at most 5 deletion tasks at once, the 6th
+ * and later queue"); issue 6 bounds it per (service, project). The other services get a modest default.
+ */
+export const DEFAULT_LANE_LIMITS: LaneLimits = Object.freeze({ default: 10, byService: { csbs: 5 } });
 
 export function laneKey(service: string, projectId: string): string {
   return `${service}/${projectId}`;
