@@ -385,6 +385,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const simulatorPort = (server.address() as AddressInfo).port;
   const origin = `http://${host}:${simulatorPort}`;
 
+  let closing: Promise<void> | undefined;
   const simulator: Simulator = {
     url: origin,
     port: simulatorPort,
@@ -412,11 +413,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       state.tick();
     },
     isLocked: (ak) => auth.isLocked(ak),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close() {
+      // Idempotent: a second close resolves with the first.
+      closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      return closing;
+    },
   };
   return simulator;
 }
