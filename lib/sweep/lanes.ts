@@ -460,7 +460,7 @@ export class LaneScheduler {
       lane.window = Math.max(1, Math.floor(lane.window / 2));
       lane.successesInWindow = 0;
     }
-    const pauseMs = nextDelay(Math.min(lane.consecutiveThrottles - 1, 30), {
+    const pauseMs = nextDelay(Math.min(Math.max(lane.consecutiveThrottles - 1, 0), 30), {
       ...this.backoffOptions,
       retryAfterMs,
     });

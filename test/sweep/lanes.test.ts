@@ -188,13 +188,13 @@ describe('runInLanes', () => {
       );
 
     it.each([
-      [0, RangeError],
-      [-3, RangeError],
-      [1.5, RangeError],
-      [Number.POSITIVE_INFINITY, RangeError],
-      [Number.NaN, TypeError],
-      ['5', TypeError],
-    ])('rejects a lane limit of %j with %o before any work starts', (limit, errorClass) => {
+      ['0', 0, RangeError],
+      ['-3', -3, RangeError],
+      ['1.5', 1.5, RangeError],
+      ['Infinity', Number.POSITIVE_INFINITY, RangeError],
+      ['NaN', Number.NaN, TypeError],
+      ["the string '5'", '5', TypeError],
+    ])('rejects a lane limit of %s with a %o before any work starts', (_label, limit, errorClass) => {
       expect(() => run({ limitOf: () => limit })).toThrow(errorClass);
       expect(() => run({ limitOf: () => limit })).toThrow(/limitOf\('csbs\/p1'\)/);
     });
@@ -292,6 +292,32 @@ describe('throttling', () => {
     // Later throttles of the same congestion only lengthen the pause.
     expect(throttled.at(-1)!.pauseMs).toBe(1_007);
     scheduler.dispose();
+  });
+
+  it('handles a late throttle from a task started before the lane recovered', async () => {
+    const clock = new ManualClock(0);
+    const events: LaneEvent[] = [];
+    const results = await clock.run(
+      runInLanes(
+        [0, 1, 2, 3],
+        { laneOf: () => 'cbr/p1', limitOf: () => 4, clock, onLaneEvent: (event) => events.push(event) },
+        async (n, { throttleRetries }) => {
+          // Item 0 is still in flight long after item 1's throttle and the successes that followed it.
+          await sleep(n === 0 ? 10_000 : 10, clock);
+          if (throttleRetries === 0 && (n === 0 || n === 1))
+            throw new LaneThrottle(n === 0 ? undefined : 100);
+          return n;
+        },
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    // Item 0's stale throttle pauses the lane again but does not halve the window a second time.
+    expect(events.filter((event) => event.type === 'throttled').map((event) => event.window)).toEqual([2, 2]);
   });
 
   it('does not slow other lanes when one lane is throttled', async () => {
