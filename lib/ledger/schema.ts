@@ -1,0 +1,235 @@
+/**
+ * The ledger's records. Zod schemas are the only source of types. A deletion moves through
+ *
+ *   requested → sent → accepted | running → done | gone | failed      (failed → requested re-arms a retry)
+ *
+ * and every move is appended to `history` with its timestamp.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const LedgerServiceSchema = z.enum(['csbs', 'cbr', 'dds', 'dis']);
+export type LedgerService = z.infer<typeof LedgerServiceSchema>;
+
+export const DeletionStatusSchema = z.enum([
+  'requested',
+  'sent',
+  'accepted',
+  'running',
+  'done',
+  'gone',
+  'failed',
+]);
+export type DeletionStatus = z.infer<typeof DeletionStatusSchema>;
+
+/** Statuses in which an upstream DELETE may be in flight: a second one must not be sent. */
+export const IN_FLIGHT_STATUSES: readonly DeletionStatus[] = ['requested', 'sent', 'accepted', 'running'];
+export const FINAL_STATUSES: readonly DeletionStatus[] = ['done', 'gone', 'failed'];
+
+/** The only moves a deletion can make. `running → running` records a poll without a status change. */
+export const ALLOWED_TRANSITIONS: Readonly<Record<DeletionStatus, readonly DeletionStatus[]>> = {
+  requested: ['sent', 'failed', 'gone'],
+  sent: ['accepted', 'running', 'done', 'gone', 'failed'],
+  accepted: ['running', 'done', 'gone', 'failed'],
+  running: ['running', 'done', 'gone', 'failed'],
+  failed: ['requested'],
+  done: [],
+  gone: [],
+};
+
+export function isAllowedTransition(from: DeletionStatus, to: DeletionStatus): boolean {
+  return ALLOWED_TRANSITIONS[from].includes(to);
+}
+
+/** What is deleted: a CBR/DDS backup, a CSBS checkpoint (optionally some items), or a DIS app checkpoint. */
+export const DeletionTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('backup'), backup_id: z.string().min(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('checkpoint'),
+      provider_id: z.string().min(1),
+      checkpoint_id: z.string().min(1),
+      checkpoint_items: z.array(z.string().min(1)).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('dis_checkpoint'),
+      stream_name: z.string().min(1),
+      app_name: z.string().min(1),
+      checkpoint_type: z.string().min(1),
+      partition_id: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+export type DeletionTarget = z.infer<typeof DeletionTargetSchema>;
+
+/** Who asked: the API Gateway authorizer's principal, or the sweep that planned the deletion. */
+export const CallerIdentitySchema = z.object({
+  kind: z.enum(['iam', 'jwt', 'anonymous', 'sweep']),
+  principal: z.string().min(1),
+  account_id: z.string().optional(),
+  issuer: z.string().optional(),
+  source_ip: z.string().optional(),
+});
+export type CallerIdentity = z.infer<typeof CallerIdentitySchema>;
+
+/** How to ask upstream whether an accepted deletion finished (DDS job id, CSBS checkpoint, CBR backup). */
+export const PollRefSchema = z.object({ type: z.string().min(1), id: z.string().min(1) });
+export type PollRef = z.infer<typeof PollRefSchema>;
+
+export const DeletionErrorSchema = z.object({ code: z.string(), message: z.string() });
+
+export const HistoryEntrySchema = z.object({
+  status: DeletionStatusSchema,
+  at: z.number().int(),
+  note: z.string().optional(),
+  upstream_request_id: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+const EpochMs = z.number().int().nonnegative();
+
+export const DeletionRecordSchema = z.object({
+  id: z.string().min(1),
+  service: LedgerServiceSchema,
+  region: z.string().min(1),
+  project_id: z.string().min(1),
+  target: DeletionTargetSchema,
+  requested_by: CallerIdentitySchema,
+  sweep_id: z.string().min(1).optional(),
+  status: DeletionStatusSchema,
+  /** Upstream DELETE calls sent so far (incremented on every move to `sent`). */
+  attempts: z.number().int().nonnegative(),
+  upstream_request_ids: z.array(z.string()),
+  upstream_status: z.number().int().optional(),
+  upstream_code: z.string().optional(),
+  upstream_message: z.string().optional(),
+  poll_ref: PollRefSchema.optional(),
+  next_poll_at: EpochMs.optional(),
+  error: DeletionErrorSchema.optional(),
+  size_bytes: z.number().nonnegative().optional(),
+  history: z.array(HistoryEntrySchema),
+  created_at: EpochMs,
+  updated_at: EpochMs,
+  /** Optimistic-concurrency counter, +1 on every write. */
+  version: z.number().int().nonnegative(),
+});
+export type DeletionRecord = z.infer<typeof DeletionRecordSchema>;
+
+/** What `beginDeletion` needs; the ledger fills id, status, history and timestamps. */
+export const NewDeletionSchema = DeletionRecordSchema.pick({
+  service: true,
+  region: true,
+  project_id: true,
+  target: true,
+  requested_by: true,
+  sweep_id: true,
+  size_bytes: true,
+}).strict();
+export type NewDeletion = z.input<typeof NewDeletionSchema>;
+
+/** Fields a transition may set. `upstream_request_id` is appended to `upstream_request_ids` and the history. */
+export const DeletionPatchSchema = z
+  .object({
+    upstream_request_id: z.string().min(1).optional(),
+    upstream_status: z.number().int().optional(),
+    upstream_code: z.string().optional(),
+    upstream_message: z.string().optional(),
+    poll_ref: PollRefSchema.optional(),
+    next_poll_at: EpochMs.optional(),
+    error: DeletionErrorSchema.optional(),
+    size_bytes: z.number().nonnegative().optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+export type DeletionPatch = z.input<typeof DeletionPatchSchema>;
+
+export type BeginResult =
+  | { created: true; record: DeletionRecord }
+  | { created: false; record: DeletionRecord };
+
+export interface TransitionRequest {
+  readonly from: readonly DeletionStatus[];
+  readonly to: DeletionStatus;
+  readonly patch?: DeletionPatch;
+}
+
+/** One backup the sweep plans to delete (the plan's delete decisions, with the deletion id they will use). */
+export const PlannedItemSchema = z.object({
+  deletion_id: z.string().min(1),
+  service: LedgerServiceSchema,
+  region: z.string().min(1),
+  project_id: z.string().min(1),
+  target: DeletionTargetSchema,
+  resource_id: z.string().optional(),
+  backup_created_at: EpochMs.optional(),
+  size_bytes: z.number().nonnegative().optional(),
+  reason: z.string().optional(),
+});
+export type PlannedItem = z.infer<typeof PlannedItemSchema>;
+
+export const SweepStatusSchema = z.enum(['planned', 'finished']);
+
+export const SweepRecordSchema = z.object({
+  sweep_id: z.string().min(1),
+  status: SweepStatusSchema,
+  dry_run: z.boolean(),
+  requested_by: CallerIdentitySchema,
+  /** The plan's summary (per target: listed, kept, planned, ...); shape owned by the sweep. */
+  summary: z.record(z.string(), z.unknown()),
+  planned_count: z.number().int().nonnegative(),
+  /** The final report; shape owned by the sweep. */
+  report: z.record(z.string(), z.unknown()).optional(),
+  created_at: EpochMs,
+  updated_at: EpochMs,
+  finished_at: EpochMs.optional(),
+});
+export type SweepRecord = z.infer<typeof SweepRecordSchema>;
+
+export const NewSweepPlanSchema = z.object({
+  sweep_id: z.string().min(1),
+  dry_run: z.boolean(),
+  requested_by: CallerIdentitySchema,
+  summary: z.record(z.string(), z.unknown()),
+  items: z.array(PlannedItemSchema),
+});
+export type NewSweepPlan = z.input<typeof NewSweepPlanSchema>;
+
+export interface SweepWithItems {
+  readonly sweep: SweepRecord;
+  readonly items: PlannedItem[];
+}
+
+/** Canonical JSON: keys sorted at every depth, so equal targets hash equally whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The deterministic deletion id: the same (service, region, project, target) always gets the same id, so a
+ * retried request or an overlapping sweep finds the existing record instead of sending a second DELETE.
+ * CSBS checkpoint items are sorted first: `[a, b]` and `[b, a]` are the same deletion.
+ */
+export function deletionId(
+  service: LedgerService,
+  region: string,
+  projectId: string,
+  target: DeletionTarget,
+): string {
+  const normalised =
+    target.kind === 'checkpoint' && target.checkpoint_items !== undefined
+      ? { ...target, checkpoint_items: [...new Set(target.checkpoint_items)].sort() }
+      : target;
+  const digest = createHash('sha256')
+    .update(canonicalJson({ service, region, project_id: projectId, target: normalised }))
+    .digest('base64url');
+  return `del_${digest.slice(0, 32)}`;
+}
