@@ -1,14 +1,11 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  APIGatewayProxyStructuredResultV2,
+} from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import {
-  ConfigurationError,
-  HuaweiApiError,
-  HuaweiNetworkError,
-  HuaweiResponseShapeError,
-  InvalidRequestError,
-} from '../../lib/huawei/errors.ts';
 import {
   assertProjectAllowed,
   callerIdentity,
@@ -17,6 +14,13 @@ import {
   noContent,
   parseWith,
 } from '../../lib/http/index.ts';
+import {
+  ConfigurationError,
+  HuaweiApiError,
+  HuaweiNetworkError,
+  HuaweiResponseShapeError,
+  InvalidRequestError,
+} from '../../lib/huawei/errors.ts';
 import { LedgerConflictError, LedgerThrottledError } from '../../lib/ledger/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { apiEvent, lambdaContext } from './api-event.ts';
@@ -31,7 +35,13 @@ function handlerThat(
   jsonBody?: 'required' | 'optional',
 ) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-    .use(httpMiddleware({ logger, ...(jsonBody === undefined ? {} : { jsonBody }), generateRequestId: () => 'generated-id-1' }))
+    .use(
+      httpMiddleware({
+        logger,
+        ...(jsonBody === undefined ? {} : { jsonBody }),
+        generateRequestId: () => 'generated-id-1',
+      }),
+    )
     .handler(behaviour);
 }
 
@@ -84,7 +94,10 @@ describe('request ids', () => {
 
   it('ignores an incoming X-Request-Id that could inject into headers or logs', async () => {
     const event = apiEvent({ headers: { 'x-request-id': 'bad\r\nSet-Cookie: a=b' } });
-    const response = await invoke(handlerThat(async () => noContent()), event);
+    const response = await invoke(
+      handlerThat(async () => noContent()),
+      event,
+    );
     expect(response.headers['X-Request-Id']).toBe('JKJaXmPLvHcESHA=');
   });
 
@@ -109,7 +122,11 @@ describe('request ids', () => {
     await handler(apiEvent(), lambdaContext());
     await handler(apiEvent({ headers: { 'x-request-id': 'second-request-id' } }), lambdaContext());
     const parsed = lines.map((line) => JSON.parse(line));
-    expect(parsed[0]).toMatchObject({ message: 'inside', request_id: 'JKJaXmPLvHcESHA=', service: 'hwc-retention' });
+    expect(parsed[0]).toMatchObject({
+      message: 'inside',
+      request_id: 'JKJaXmPLvHcESHA=',
+      service: 'hwc-retention',
+    });
     expect(parsed[0].function_request_id).toBe('c6af9ac6-7b61-11e6-9a41-93e812345678');
     expect(parsed[1]).toMatchObject({ request_id: 'second-request-id' });
   });
@@ -122,7 +139,10 @@ describe('errorResponder', () => {
       parseWith(PathSchema, event.pathParameters, 'path');
       return noContent();
     });
-    const response = await invoke(handler, apiEvent({ pathParameters: { project_id: '..%2F..', backup_id: 'x' } }));
+    const response = await invoke(
+      handler,
+      apiEvent({ pathParameters: { project_id: '..%2F..', backup_id: 'x' } }),
+    );
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('VALIDATION');
     expect(response.body.error.details.where).toBe('path');
@@ -141,7 +161,10 @@ describe('errorResponder', () => {
 
   it('answers 415 when a required JSON body has another content type', async () => {
     const handler = handlerThat(async () => noContent(), 'required');
-    const response = await invoke(handler, apiEvent({ headers: { 'content-type': 'text/plain' }, body: 'x' }));
+    const response = await invoke(
+      handler,
+      apiEvent({ headers: { 'content-type': 'text/plain' }, body: 'x' }),
+    );
     expect(response.status).toBe(415);
     expect(response.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -162,7 +185,10 @@ describe('errorResponder', () => {
       return noContent();
     }, 'optional');
     expect((await invoke(handler, apiEvent())).status).toBe(204);
-    const withBody = apiEvent({ headers: { 'content-type': 'application/json' }, body: '{"checkpoint_items":["a"]}' });
+    const withBody = apiEvent({
+      headers: { 'content-type': 'application/json' },
+      body: '{"checkpoint_items":["a"]}',
+    });
     expect((await invoke(handler, withBody)).status).toBe(204);
     expect(bodies).toEqual([undefined, { checkpoint_items: ['a'] }]);
   });
@@ -191,7 +217,9 @@ describe('errorResponder', () => {
   });
 
   it('maps upstream not-found to 404 NOT_FOUND with the upstream code and request id', async () => {
-    const response = await invoke(throwing(upstream(400, { errorCode: 'CSBS.3001', errorMessage: 'not exist' })));
+    const response = await invoke(
+      throwing(upstream(400, { errorCode: 'CSBS.3001', errorMessage: 'not exist' })),
+    );
     expect(response.status).toBe(404);
     expect(response.body.error).toMatchObject({ code: 'NOT_FOUND', details: { upstream_code: 'CSBS.3001' } });
     expect(response.headers['X-Upstream-Request-Id']).toBe('upstream-req-9');
@@ -211,7 +239,10 @@ describe('errorResponder', () => {
   });
 
   it('maps upstream auth failure to 502 UPSTREAM_AUTH and says nothing else', async () => {
-    const error = upstream(401, { errorCode: 'APIG.0301', errorMessage: `Incorrect IAM authentication, ak ${SECRET}` });
+    const error = upstream(401, {
+      errorCode: 'APIG.0301',
+      errorMessage: `Incorrect IAM authentication, ak ${SECRET}`,
+    });
     const response = await invoke(throwing(error));
     expect(response.status).toBe(502);
     expect(response.body.error.code).toBe('UPSTREAM_AUTH');
@@ -225,7 +256,10 @@ describe('errorResponder', () => {
     const cases: [unknown, string][] = [
       [upstream(503), 'UPSTREAM_UNAVAILABLE'],
       [new HuaweiNetworkError(context, 'ECONNRESET 10.0.0.1'), 'UPSTREAM_NETWORK'],
-      [new HuaweiResponseShapeError(context, 'job_id: expected string', 'shape-req'), 'UPSTREAM_BAD_RESPONSE'],
+      [
+        new HuaweiResponseShapeError(context, 'job_id: expected string', 'shape-req'),
+        'UPSTREAM_BAD_RESPONSE',
+      ],
     ];
     for (const [error, code] of cases) {
       const response = await invoke(throwing(error));
@@ -235,9 +269,14 @@ describe('errorResponder', () => {
   });
 
   it('maps an upstream refusal (other 4xx) to 422 UPSTREAM_REJECTED with the upstream code', async () => {
-    const response = await invoke(throwing(upstream(400, { errorCode: '6201', errorMessage: 'cannot be deleted' })));
+    const response = await invoke(
+      throwing(upstream(400, { errorCode: '6201', errorMessage: 'cannot be deleted' })),
+    );
     expect(response.status).toBe(422);
-    expect(response.body.error).toMatchObject({ code: 'UPSTREAM_REJECTED', details: { upstream_code: '6201' } });
+    expect(response.body.error).toMatchObject({
+      code: 'UPSTREAM_REJECTED',
+      details: { upstream_code: '6201' },
+    });
   });
 
   it('maps ConfigurationError to 500 CONFIGURATION without the internal message', async () => {
@@ -288,7 +327,9 @@ describe('callerIdentity', () => {
 
   it('reads the JWT subject and issuer', () => {
     const event = apiEvent();
-    Object.assign(event.requestContext, { authorizer: { jwt: { claims: { sub: 'user-1', iss: 'https://idp' } } } });
+    Object.assign(event.requestContext, {
+      authorizer: { jwt: { claims: { sub: 'user-1', iss: 'https://idp' } } },
+    });
     expect(callerIdentity(event)).toMatchObject({ kind: 'jwt', principal: 'user-1', issuer: 'https://idp' });
   });
 
