@@ -557,7 +557,8 @@ describe('invariants (property)', () => {
       lane: fc.constantFrom('csbs/a', 'csbs/b', 'cbr/a', 'dds/a'),
       ms: fc.integer({ min: 0, max: 50 }),
       ticks: fc.integer({ min: 0, max: 3 }),
-      outcome: fc.constantFrom('ok', 'ok', 'ok', 'fail', 'throttle'),
+      outcome: fc.constantFrom('ok', 'ok', 'ok', 'fail', 'throttle', 'backoff'),
+      retryAfterMs: fc.option(fc.integer({ min: 0, max: 500 }), { nil: undefined }),
     });
     await fc.assert(
       fc.asyncProperty(
@@ -577,15 +578,24 @@ describe('invariants (property)', () => {
           const results = await clock.run(
             runInLanes(
               items,
-              { laneOf: (job) => job.lane, limitOf, globalLimit, clock, maxThrottleRetries: 2 },
-              async (job, { index, throttleRetries }) => {
+              {
+                laneOf: (job) => job.lane,
+                limitOf,
+                globalLimit,
+                clock,
+                maxThrottleRetries: 2,
+                backoff: { baseMs: 100, capMs: 1_000 },
+              },
+              async (job, { index, throttleRetries, backoff }) => {
                 calls.set(index, (calls.get(index) ?? 0) + 1);
                 gauge.enter(job.lane);
                 await ticks(job.ticks);
                 if (job.ms > 0) await sleep(job.ms, clock);
                 gauge.leave(job.lane);
                 if (job.outcome === 'fail') throw new Error(`fail ${index}`);
-                if (job.outcome === 'throttle' && throttleRetries < 1) throw new LaneThrottle(job.ms * 10);
+                if (job.outcome === 'throttle' && throttleRetries < 1)
+                  throw new LaneThrottle(job.retryAfterMs);
+                if (job.outcome === 'backoff') backoff(job.retryAfterMs);
                 return index;
               },
             ),
@@ -601,7 +611,7 @@ describe('invariants (property)', () => {
           expect(gauge.total).toBe(0);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 400 },
     );
   });
 });
