@@ -97,7 +97,7 @@ const settingsArbitrary = fc.record({
   timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Asia/Kathmandu', 'America/St_Johns'),
 });
 
-type Settings = fc.RecordValue<typeof settingsArbitrary> extends infer T ? T : never;
+type Settings = typeof settingsArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
 /** Drops undefined fields (a policy file has absent keys, never undefined ones) and parses like a file. */
 function targetFrom(settings: Settings): PlanTarget {
