@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { type Backup, BackupServiceSchema } from '../services/backup.ts';
+import { calendarFor } from './calendar.ts';
+import { type Decision, DecisionSchema, PlanSummarySchema, plan } from './planner.ts';
+import { type Policy, type ResolvedTarget, resolveTargets } from './policy.ts';
+
+/**
+ * Plans every target of a policy over listings supplied by the caller (the `plan` CLI passes a function that
+ * lists through the Huawei client; tests pass arrays). Makes no deletion call: the result is only a plan.
+ */
+
+export const TargetPlanSchema = z.object({
+  name: z.string(),
+  service: BackupServiceSchema,
+  /** Everything the listing returned for this target. */
+  listed: z.number().int(),
+  summary: PlanSummarySchema,
+  max_delete_share: z.number().optional(),
+  decisions: z.array(DecisionSchema),
+});
+export type TargetPlan = z.infer<typeof TargetPlanSchema>;
+
+export const PolicyPlanSchema = z.object({
+  generated_at: z.string(),
+  timezone: z.string(),
+  targets: z.array(TargetPlanSchema),
+});
+export type PolicyPlan = z.infer<typeof PolicyPlanSchema>;
+
+export interface PlanProgress {
+  readonly target: string;
+  readonly targetIndex: number;
+  readonly targetCount: number;
+  readonly phase: 'listing' | 'listed' | 'planned';
+  readonly listed: number;
+}
+
+export type ListBackups = (target: ResolvedTarget) => AsyncIterable<Backup> | Iterable<Backup>;
+
+const PROGRESS_EVERY = 1000;
+
+export async function planTargets(
+  policy: Policy,
+  listBackups: ListBackups,
+  now: Date,
+  onProgress?: (progress: PlanProgress) => void,
+): Promise<PolicyPlan> {
+  const targets = resolveTargets(policy);
+  const plans: TargetPlan[] = [];
+  for (const [targetIndex, target] of targets.entries()) {
+    const report = (phase: PlanProgress['phase'], listed: number) =>
+      onProgress?.({ target: target.name, targetIndex, targetCount: targets.length, phase, listed });
+    const backups: Backup[] = [];
+    for await (const backup of listBackups(target)) {
+      backups.push(backup);
+      if (backups.length % PROGRESS_EVERY === 0) report('listing', backups.length);
+    }
+    report('listed', backups.length);
+    const { decisions, summary } = plan(backups, target, now, policy.timezone);
+    plans.push({
+      name: target.name,
+      service: target.service,
+      listed: backups.length,
+      summary,
+      ...(target.max_delete_share === undefined ? {} : { max_delete_share: target.max_delete_share }),
+      decisions,
+    });
+    report('planned', backups.length);
+  }
+  return { generated_at: now.toISOString(), timezone: policy.timezone, targets: plans };
+}
+
+/** The JSON plan: the same content grouped by resource, ready for `JSON.stringify(…, null, 2)`. */
+export const PlanJsonSchema = z.object({
+  version: z.literal(1),
+  generated_at: z.string(),
+  timezone: z.string(),
+  targets: z.array(
+    z.object({
+      name: z.string(),
+      service: BackupServiceSchema,
+      listed: z.number().int(),
+      summary: PlanSummarySchema,
+      max_delete_share: z.number().optional(),
+      resources: z.array(
+        z.object({
+          resource_key: z.string(),
+          keep: z.number().int(),
+          delete: z.number().int(),
+          decisions: z.array(DecisionSchema),
+        }),
+      ),
+    }),
+  ),
+});
+export type PlanJson = z.infer<typeof PlanJsonSchema>;
+
+export function toPlanJson(result: PolicyPlan): PlanJson {
+  return {
+    version: 1,
+    generated_at: result.generated_at,
+    timezone: result.timezone,
+    targets: result.targets.map((target) => ({
+      name: target.name,
+      service: target.service,
+      listed: target.listed,
+      summary: target.summary,
+      ...(target.max_delete_share === undefined ? {} : { max_delete_share: target.max_delete_share }),
+      resources: byResource(target.decisions).map((decisions) => ({
+        resource_key: (decisions[0] as Decision).resource_key,
+        keep: decisions.filter((d) => d.action === 'keep').length,
+        delete: decisions.filter((d) => d.action === 'delete').length,
+        decisions,
+      })),
+    })),
+  };
+}
+
+/** Decisions come from `plan` grouped by resource already; split them into those runs. */
+function byResource(decisions: readonly Decision[]): Decision[][] {
+  const runs: Decision[][] = [];
+  let current: Decision[] | undefined;
+  for (const decision of decisions) {
+    if (current === undefined || (current[0] as Decision).resource_key !== decision.resource_key) {
+      current = [];
+      runs.push(current);
+    }
+    current.push(decision);
+  }
+  return runs;
+}
+
+const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The human table: per target a headline, per resource its backups newest first with action and reasons. */
+export function renderPlanTable(result: PolicyPlan): string {
+  const calendar = calendarFor(result.timezone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const when = (epochMs: number) => {
+    const civil = calendar.civil(epochMs);
+    const minute = Math.floor(civil.withinHour / 60_000);
+    return `${civil.year}-${two(civil.month)}-${two(civil.day)} ${two(civil.hour)}:${two(minute)}`;
+  };
+  const lines: string[] = [
+    `Retention plan at ${result.generated_at} (calendar in ${result.timezone}); nothing is deleted by planning.`,
+  ];
+  for (const target of result.targets) {
+    const { summary } = target;
+    const breaker =
+      target.max_delete_share === undefined
+        ? ''
+        : ` (max ${percent(target.max_delete_share)}${summary.max_delete_share_exceeded ? ', EXCEEDED: the sweep will refuse' : ''})`;
+    lines.push(
+      '',
+      `Target ${target.name} (${target.service}): listed ${target.listed}, in scope ${summary.considered}, ` +
+        `${summary.resources} resources, keep ${summary.kept}, delete ${summary.deleted} ` +
+        `(${formatBytes(summary.deleted_bytes)}), delete share ${percent(summary.delete_share)}${breaker}`,
+    );
+    for (const decisions of byResource(target.decisions)) {
+      const deletes = decisions.filter((d) => d.action === 'delete').length;
+      lines.push(
+        `  ${(decisions[0] as Decision).resource_key}: keep ${decisions.length - deletes}, delete ${deletes}`,
+      );
+      const rows = decisions.map((d) => [
+        d.action,
+        when(d.created_at),
+        d.state,
+        d.backup_id,
+        d.reasons.join(', '),
+      ]);
+      const header = ['ACTION', `CREATED (${result.timezone})`, 'STATE', 'BACKUP', 'REASONS'];
+      const widths = header.map((title, column) =>
+        Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+      );
+      const format = (row: string[]) =>
+        `    ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')}`;
+      lines.push(format(header), ...rows.map(format));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
