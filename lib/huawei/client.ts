@@ -264,11 +264,17 @@ export class HuaweiClient {
     const started = this.#now();
 
     for (let attempt = 1; ; attempt++) {
-      signal?.throwIfAborted();
-      const signed = {
-        ...headers,
-        ...(await auth.authorize({ method: op.method, url, headers, body }, signal)),
-      };
+      if (signal?.aborted) {
+        throw new HuaweiNetworkError(context, 'aborted by the caller', { cause: signal.reason });
+      }
+      let authHeaders: Record<string, string>;
+      try {
+        authHeaders = await auth.authorize({ method: op.method, url, headers, body }, signal);
+      } catch (error) {
+        if (signal?.aborted) throw new HuaweiNetworkError(context, 'aborted by the caller', { cause: error });
+        throw error;
+      }
+      const signed = { ...headers, ...authHeaders };
       const outcome = await this.#send(
         op.method,
         url,
@@ -293,9 +299,12 @@ export class HuaweiClient {
           : undefined;
       const backoffMs =
         this.#random() * Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-      const delayMs = Math.min(this.#retry.maxDelayMs, retryAfterMs ?? backoffMs);
+      const delayMs = retryAfterMs ?? backoffMs;
+      // A Retry-After longer than we would ever wait ends the call: retrying sooner would not honour it, and
+      // the caller (the sweep's lanes) gets retryAfterMs on the error to wait for itself.
+      const tooLong = delayMs > this.#retry.maxDelayMs;
       const outOfTime = this.#now() + delayMs - started > this.#retry.maxTotalMs;
-      if (attempt >= this.#retry.maxAttempts || outOfTime) {
+      if (attempt >= this.#retry.maxAttempts || tooLong || outOfTime) {
         if (outcome.kind === 'network') {
           throw new HuaweiNetworkError(
             context,

@@ -119,6 +119,8 @@ export class HuaweiResponseShapeError extends Error {
   override name = 'HuaweiResponseShapeError';
   readonly code = 'UPSTREAM_BAD_RESPONSE';
   readonly requestId: string | undefined;
+  readonly service: HuaweiService;
+  readonly operation: string;
   constructor(
     context: UpstreamContext,
     detail: string,
@@ -127,6 +129,8 @@ export class HuaweiResponseShapeError extends Error {
   ) {
     super(`${context.operation}: unexpected response: ${detail}`, options);
     this.requestId = requestId;
+    this.service = context.service;
+    this.operation = context.operation;
   }
 }
 

@@ -125,3 +125,70 @@ export async function deleteCheckpoint(
   );
   return { kind: 'done', requestId: response.requestId };
 }
+
+export const PartitionConsumingStateSchema = z.looseObject({
+  partition_id: z.string().min(1),
+  /** The committed checkpoint; `-1` when none. */
+  sequence_number: z.string().nullish(),
+  latest_offset: z.number().nullish(),
+  earliest_offset: z.number().nullish(),
+  checkpoint_type: z.string().nullish(),
+  status: z.string().nullish(),
+});
+export type PartitionConsumingState = z.infer<typeof PartitionConsumingStateSchema>;
+
+export const DisConsumerStateResponseSchema = z.looseObject({
+  has_more: z.boolean().nullish(),
+  stream_name: z.string().nullish(),
+  app_name: z.string().nullish(),
+  partition_consuming_states: z.array(PartitionConsumingStateSchema).nullish(),
+});
+
+export const DIS_MAX_PARTITIONS_PAGE = 1000;
+
+export interface ConsumerStateTarget {
+  readonly region: string;
+  readonly projectId: string;
+  readonly appName: string;
+  readonly streamName: string;
+  readonly pageSize?: number | undefined;
+}
+
+/** Each partition's consumer checkpoint for one app on one stream (`start_partition_id` is exclusive). */
+export async function* listConsumerStates(
+  client: HuaweiRequester,
+  target: ConsumerStateTarget,
+  signal?: AbortSignal,
+): AsyncIterable<PartitionConsumingState> {
+  const appName = AppNameSchema.safeParse(target.appName);
+  if (!appName.success)
+    throw new InvalidRequestError('appName', appName.error.issues[0]?.message ?? 'invalid');
+  const streamName = StreamNameSchema.safeParse(target.streamName);
+  if (!streamName.success) {
+    throw new InvalidRequestError('streamName', streamName.error.issues[0]?.message ?? 'invalid');
+  }
+  const limit = String(clampPageSize(target.pageSize, 100, DIS_MAX_PARTITIONS_PAGE));
+  let startPartitionId: string | undefined;
+  for (;;) {
+    const response = await client.request(
+      {
+        service: 'dis',
+        operation: 'dis.showConsumerState',
+        region: target.region,
+        projectId: target.projectId,
+        method: 'GET',
+        pathSegments: ['v2', target.projectId, 'apps', appName.data, 'streams', streamName.data],
+        query: { limit, start_partition_id: startPartitionId, checkpoint_type: 'LAST_READ' },
+      },
+      DisConsumerStateResponseSchema,
+      { signal },
+    );
+    const states = (response.body.partition_consuming_states ?? []).filter(
+      (state) => state.partition_id !== startPartitionId,
+    );
+    yield* states;
+    const last = states.at(-1)?.partition_id;
+    if (!response.body.has_more || last === undefined) break;
+    startPartitionId = last;
+  }
+}

@@ -6,6 +6,7 @@ import {
   type DisApp,
   deleteCheckpoint,
   listApps,
+  listConsumerStates,
 } from '../../lib/services/dis.ts';
 import { json, type Loopback, loopbackClient, startLoopback } from '../huawei/loopback.ts';
 
@@ -111,6 +112,48 @@ describe('deleteCheckpoint', () => {
     );
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect((error as InvalidRequestError).field).toBe(field);
+    expect(server.seen).toHaveLength(0);
+  });
+});
+
+describe('listConsumerStates', () => {
+  it('pages by start_partition_id while has_more', async () => {
+    const ids = Array.from({ length: 5 }, (_, i) => `shardId-${String(i).padStart(10, '0')}`);
+    server.respond = (request, res) => {
+      const url = new URL(request.url, 'http://x');
+      const limit = Number(url.searchParams.get('limit'));
+      const start = url.searchParams.get('start_partition_id');
+      const from = start ? ids.indexOf(start) + 1 : 0;
+      json(200, {
+        has_more: from + limit < ids.length,
+        partition_consuming_states: ids
+          .slice(from, from + limit)
+          .map((id) => ({ partition_id: id, sequence_number: '-1', status: 'ACTIVE' })),
+      })(request, res);
+    };
+    const seen: string[] = [];
+    for await (const state of listConsumerStates(client, {
+      ...base,
+      appName: 'billing',
+      streamName: 'orders',
+      pageSize: 2,
+    })) {
+      seen.push(state.partition_id);
+    }
+    expect(seen).toEqual(ids);
+    expect(server.seen).toHaveLength(3);
+    const first = new URL(server.seen[0]?.url ?? '', 'http://x');
+    expect(first.pathname).toBe('/dis/v2/proj/apps/billing/streams/orders');
+    expect(first.searchParams.get('checkpoint_type')).toBe('LAST_READ');
+  });
+
+  it('rejects an app name that breaks the naming rule before sending', async () => {
+    const iterate = async () => {
+      for await (const _ of listConsumerStates(client, { ...base, appName: 'a b', streamName: 'orders' })) {
+        // nothing
+      }
+    };
+    await expect(iterate()).rejects.toBeInstanceOf(InvalidRequestError);
     expect(server.seen).toHaveLength(0);
   });
 });
