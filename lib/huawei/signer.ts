@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 /**
  * Huawei Cloud SDK-HMAC-SHA256 (AK/SK) request signing, in the small pure steps of the Go and Python
@@ -32,11 +32,23 @@ export interface SignedHeaders {
   readonly 'X-Security-Token'?: string;
 }
 
-const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+/** 1 for the bytes kept as they are: A-Z a-z 0-9 - _ . ~ */
+const UNRESERVED = new Uint8Array(128);
+for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~') {
+  UNRESERVED[char.charCodeAt(0)] = 1;
+}
 const RESERVED_BY_RFC3986 = /[!'()*]/g;
 
 function escapeReserved(char: string): string {
   return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
+function isUnreserved(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 128 || UNRESERVED[code] === 0) return false;
+  }
+  return true;
 }
 
 /**
@@ -44,7 +56,7 @@ function escapeReserved(char: string): string {
  * signers do. `encodeURIComponent` leaves `!'()*` alone, so those are escaped after it.
  */
 export function percentEncode(value: string): string {
-  if (UNRESERVED.test(value)) return value;
+  if (isUnreserved(value)) return value;
   return encodeURIComponent(value).replace(RESERVED_BY_RFC3986, escapeReserved);
 }
 
@@ -56,8 +68,18 @@ function decodeLenient(value: string): string {
   }
 }
 
+/** True when the path is only unreserved characters and `/`, so that it is its own canonical form. */
+function isPlainPath(pathname: string): boolean {
+  for (let i = 0; i < pathname.length; i++) {
+    const code = pathname.charCodeAt(i);
+    if (code !== 47 && (code >= 128 || UNRESERVED[code] === 0)) return false;
+  }
+  return true;
+}
+
 /** Each path segment percent-encoded (after decoding what the URL already encoded), always ending in "/". */
 export function canonicalUri(pathname: string): string {
+  if (isPlainPath(pathname)) return pathname.endsWith('/') ? pathname : `${pathname}/`;
   const decoded = pathname.includes('%') ? decodeLenient(pathname) : pathname;
   const segments = decoded.split('/');
   let out = '';
@@ -72,24 +94,24 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Orders (key, value) pairs by key, then value: the same as sorting keys and each key's values. */
+function comparePairs(a: readonly [string, string], b: readonly [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+}
+
 /** Keys sorted, each key's values sorted, both percent-encoded, joined as `k=v&k=v`. */
 export function canonicalQuery(params: Iterable<readonly [string, string]>): string {
-  const byKey = new Map<string, string[]>();
-  for (const [key, value] of params) {
-    const values = byKey.get(key);
-    if (values) values.push(value);
-    else byKey.set(key, [value]);
+  const pairs: (readonly [string, string])[] = [];
+  for (const pair of params) pairs.push(pair);
+  if (pairs.length === 0) return '';
+  if (pairs.length > 1) pairs.sort(comparePairs);
+  let out = '';
+  for (let i = 0; i < pairs.length; i++) {
+    const [key, value] = pairs[i] as readonly [string, string];
+    out += i === 0 ? percentEncode(key) : `&${percentEncode(key)}`;
+    out += `=${percentEncode(value)}`;
   }
-  if (byKey.size === 0) return '';
-  const keys = [...byKey.keys()].sort(compareCodeUnits);
-  const parts: string[] = [];
-  for (const key of keys) {
-    const encodedKey = percentEncode(key);
-    const values = byKey.get(key) as string[];
-    if (values.length > 1) values.sort(compareCodeUnits);
-    for (const value of values) parts.push(`${encodedKey}=${percentEncode(value)}`);
-  }
-  return parts.join('&');
+  return out;
 }
 
 export interface CanonicalHeaders {
@@ -99,24 +121,44 @@ export interface CanonicalHeaders {
   readonly signedNames: string;
 }
 
-export function canonicalHeaders(headers: Readonly<Record<string, string>>): CanonicalHeaders {
-  const entries: [string, string][] = [];
-  for (const name of Object.keys(headers)) {
-    entries.push([name.toLowerCase(), (headers[name] as string).trim()]);
+/** Sorts (lower-case name, value) entries in place by name; insertion sort, as header sets are small. */
+function sortByName(entries: [string, string][]): void {
+  for (let i = 1; i < entries.length; i++) {
+    const entry = entries[i] as [string, string];
+    let j = i - 1;
+    while (j >= 0 && (entries[j] as [string, string])[0] > entry[0]) {
+      entries[j + 1] = entries[j] as [string, string];
+      j--;
+    }
+    entries[j + 1] = entry;
   }
-  entries.sort((a, b) => compareCodeUnits(a[0], b[0]));
+}
+
+function joinHeaders(entries: readonly [string, string][]): CanonicalHeaders {
   let canonical = '';
   let signedNames = '';
   for (let i = 0; i < entries.length; i++) {
     const [name, value] = entries[i] as [string, string];
-    canonical += `${name}:${value}\n`;
+    canonical += `${name}:${value.trim()}\n`;
     signedNames += i === 0 ? name : `;${name}`;
   }
   return { canonical, signedNames };
 }
 
+export function canonicalHeaders(headers: Readonly<Record<string, string>>): CanonicalHeaders {
+  const entries: [string, string][] = [];
+  for (const name of Object.keys(headers)) entries.push([name.toLowerCase(), headers[name] as string]);
+  entries.sort((a, b) => compareCodeUnits(a[0], b[0]));
+  return joinHeaders(entries);
+}
+
 export function sha256Hex(payload: string | Uint8Array): string {
-  return createHash('sha256').update(payload).digest('hex');
+  return hash('sha256', payload, 'hex');
+}
+
+function bodyHash(body: string | Uint8Array | undefined): string {
+  if (body === undefined || body.length === 0) return EMPTY_BODY_SHA256;
+  return sha256Hex(body);
 }
 
 export function payloadHash(
@@ -126,8 +168,7 @@ export function payloadHash(
   for (const name of Object.keys(headers)) {
     if (name.toLowerCase() === 'x-sdk-content-sha256') return headers[name] as string;
   }
-  if (body === undefined || body.length === 0) return EMPTY_BODY_SHA256;
-  return sha256Hex(body);
+  return bodyHash(body);
 }
 
 export interface CanonicalRequestParts {
@@ -139,9 +180,19 @@ export interface CanonicalRequestParts {
   readonly payloadHash: string;
 }
 
+function joinCanonicalRequest(
+  method: string,
+  pathname: string,
+  query: Iterable<readonly [string, string]>,
+  headers: CanonicalHeaders,
+  payloadHashHex: string,
+): string {
+  return `${method.toUpperCase()}\n${canonicalUri(pathname)}\n${canonicalQuery(query)}\n${headers.canonical}\n${headers.signedNames}\n${payloadHashHex}`;
+}
+
 export function canonicalRequest(parts: CanonicalRequestParts): { text: string; signedNames: string } {
   const headers = canonicalHeaders(parts.headers);
-  const text = `${parts.method.toUpperCase()}\n${canonicalUri(parts.pathname)}\n${canonicalQuery(parts.query)}\n${headers.canonical}\n${headers.signedNames}\n${parts.payloadHash}`;
+  const text = joinCanonicalRequest(parts.method, parts.pathname, parts.query, headers, parts.payloadHash);
   return { text, signedNames: headers.signedNames };
 }
 
@@ -178,32 +229,46 @@ export function authorizationHeader(ak: string, signedNames: string, signatureHe
  * Returns the headers to add to the request.
  */
 export function sign(request: SignableRequest, credentials: AkSkCredentials, now: Date): SignedHeaders {
-  const toSign: Record<string, string> = { ...request.headers };
+  // One pass over the caller's headers: lower-case names for the canonical form, and the three that matter.
+  const entries: [string, string][] = [];
   let hasHost = false;
   let sdkDate: string | undefined;
-  for (const name of Object.keys(toSign)) {
+  let contentSha256: string | undefined;
+  const headers = request.headers;
+  for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();
+    const value = headers[name] as string;
     if (lower === 'host') hasHost = true;
-    else if (lower === 'x-sdk-date') sdkDate = toSign[name];
+    else if (lower === 'x-sdk-date') sdkDate = value;
+    else if (lower === 'x-sdk-content-sha256') contentSha256 = value;
+    entries.push([lower, value]);
   }
-  if (!hasHost) toSign.host = request.url.host;
+  if (!hasHost) entries.push(['host', request.url.host]);
   if (sdkDate === undefined) {
     sdkDate = formatSdkDate(now);
-    toSign[HEADER_SDK_DATE] = sdkDate;
+    entries.push(['x-sdk-date', sdkDate]);
   }
-  if (credentials.securityToken) toSign[HEADER_SECURITY_TOKEN] = credentials.securityToken;
+  const token = credentials.securityToken;
+  if (token) {
+    const given = entries.findIndex((entry) => entry[0] === 'x-security-token');
+    if (given === -1) entries.push(['x-security-token', token]);
+    else entries[given] = ['x-security-token', token];
+  }
+  sortByName(entries);
+  const signed = joinHeaders(entries);
 
-  const canonical = canonicalRequest({
-    method: request.method,
-    pathname: request.url.pathname,
-    query: request.url.searchParams,
-    headers: toSign,
-    payloadHash: payloadHash(toSign, request.body),
-  });
-  const signatureHex = signature(credentials.sk, stringToSign(sdkDate, canonical.text));
+  const url = request.url;
+  const text = joinCanonicalRequest(
+    request.method,
+    url.pathname,
+    url.search === '' ? [] : url.searchParams,
+    signed,
+    contentSha256 ?? bodyHash(request.body),
+  );
+  const signatureHex = signature(credentials.sk, stringToSign(sdkDate, text));
   const result: { -readonly [K in keyof SignedHeaders]: SignedHeaders[K] } = {
     [HEADER_SDK_DATE]: sdkDate,
-    Authorization: authorizationHeader(credentials.ak, canonical.signedNames, signatureHex),
+    Authorization: authorizationHeader(credentials.ak, signed.signedNames, signatureHex),
   };
   if (credentials.securityToken) result[HEADER_SECURITY_TOKEN] = credentials.securityToken;
   return result;
