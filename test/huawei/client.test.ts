@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -139,6 +140,22 @@ describe('AK/SK signing through the client', () => {
     expect(server.seen[0]?.headers.authorization).toMatch(
       /SignedHeaders=content-type;host;x-project-id;x-sdk-date,/,
     );
+  });
+});
+
+describe('connection reuse', () => {
+  it('reuses keep-alive connections across calls and client instances', async () => {
+    const fresh = await startLoopback(json(200, {}));
+    try {
+      const first = loopbackClient(fresh.baseUrl).client;
+      const second = loopbackClient(fresh.baseUrl).client;
+      for (let i = 0; i < 8; i++) await (i % 2 === 0 ? first : second).request(op(), Anything);
+      expect(fresh.seen).toHaveLength(8);
+      // undici may open a second socket while the first is still being released; never one per call.
+      expect(new Set(fresh.seen.map((r) => r.remotePort)).size).toBeLessThanOrEqual(2);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
@@ -302,6 +319,20 @@ describe('timeouts and abort', () => {
     expect((error as Error).message).toContain('headers timeout');
   });
 
+  it('times out a body that stalls after the headers', async () => {
+    server.respond = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"partial":');
+    };
+    const { client } = loopbackClient(server.baseUrl, {
+      retry: { maxAttempts: 1 },
+      timeouts: { bodyMs: 100 },
+    });
+    const error = await client.request(op(), Anything).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HuaweiNetworkError);
+    expect((error as Error).message).toContain('body timeout');
+  });
+
   it('stops at once when the caller aborts', async () => {
     server.respond = () => {
       /* never answers */
@@ -349,6 +380,31 @@ describe('path segment validation', () => {
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect((error as InvalidRequestError).field).toBe('pathSegments[3]');
     expect(server.seen).toHaveLength(0);
+  });
+
+  it('never lets a segment change the path: it is refused, or it decodes back to itself', () => {
+    const base = new URL('https://cbr.example/prefix');
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { minLength: 1, maxLength: 4 }),
+        (segments) => {
+          let url: URL;
+          try {
+            url = buildUrl(base, segments, undefined);
+          } catch (error) {
+            return error instanceof InvalidRequestError;
+          }
+          const parts = url.pathname.split('/').slice(2);
+          return (
+            url.origin === base.origin &&
+            url.pathname.startsWith('/prefix/') &&
+            parts.length === segments.length &&
+            parts.every((part, i) => decodeURIComponent(part) === segments[i])
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('encodes characters that are legal in a segment', () => {

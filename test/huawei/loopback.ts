@@ -10,6 +10,8 @@ export interface SeenRequest {
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  /** The client's port: equal ports mean one reused keep-alive connection. */
+  readonly remotePort: number | undefined;
 }
 
 export type Responder = (request: SeenRequest, res: ServerResponse) => void;
@@ -34,6 +36,7 @@ export async function startLoopback(respond: Responder = json(200, {})): Promise
         url: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        remotePort: req.socket.remotePort,
       };
       seen.push(request);
       state.respond(request, res);
