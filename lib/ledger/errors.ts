@@ -36,3 +36,16 @@ export class LedgerUnavailableError extends Error {
   override name = 'LedgerUnavailableError';
   readonly code = 'LEDGER_UNAVAILABLE';
 }
+
+/** The requested move is not in ALLOWED_TRANSITIONS (a programming error, found before touching the store). */
+export class IllegalTransitionError extends Error {
+  override name = 'IllegalTransitionError';
+  readonly code = 'LEDGER_ILLEGAL_TRANSITION';
+  readonly from: string;
+  readonly to: string;
+  constructor(from: string, to: string) {
+    super(`a deletion cannot move from ${from} to ${to}`);
+    this.from = from;
+    this.to = to;
+  }
+}
