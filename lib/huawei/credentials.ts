@@ -248,12 +248,16 @@ export class TokenAuth implements AuthProvider {
     });
     if (!signal) return this.#inflight;
     signal.throwIfAborted();
-    return Promise.race([
-      this.#inflight,
-      new Promise<never>((_, reject) =>
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
-      ),
-    ]);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.#inflight, aborted]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
   }
 
   async #fetch(): Promise<string> {

@@ -217,6 +217,18 @@ describe('TokenAuth', () => {
     expect(iam.seen.map((r) => r.url)).toEqual(['/iam/v3/auth/tokens', '/cbr/v3', '/iam/v3/auth/tokens']);
   });
 
+  it('lets one caller abort its wait without cancelling the shared fetch for the others', async () => {
+    iam.respond = tokenResponder('2026-11-28T00:00:00Z');
+    const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
+    const controller = new AbortController();
+    const impatient = auth.token(controller.signal).catch((e: unknown) => e);
+    const patient = auth.token();
+    controller.abort(new Error('caller gave up'));
+    expect(((await impatient) as Error).message).toBe('caller gave up');
+    expect(await patient).toBe('tok-1');
+    expect(iam.seen).toHaveLength(1);
+  });
+
   it('does not retry or cache a 401, and the error carries no password', async () => {
     iam.respond = json(401, { error: { code: '401', message: 'The username or password is wrong.' } });
     const auth = tokenAuth(() => 0);
