@@ -174,8 +174,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+const BYTE_HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 function hex8(random: () => number): string {
-  return ((random() * 4294967296) >>> 0).toString(16).padStart(8, '0');
+  const n = (random() * 4294967296) >>> 0;
+  return `${BYTE_HEX[n >>> 24]}${BYTE_HEX[(n >>> 16) & 255]}${BYTE_HEX[(n >>> 8) & 255]}${BYTE_HEX[n & 255]}`;
 }
 
 /** A UUID-shaped id drawn from `random` (deterministic for a seed). */
