@@ -47,15 +47,18 @@ export const PollRefSchema = z.discriminatedUnion('service', [
 ]);
 export type PollRef = z.infer<typeof PollRefSchema>;
 
-export type DeletionStart =
-  | { readonly kind: 'done'; readonly requestId: string | undefined }
-  | { readonly kind: 'accepted'; readonly poll: PollRef; readonly requestId: string | undefined };
+export const DeletionStartSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('done'), requestId: z.string().optional() }),
+  z.object({ kind: z.literal('accepted'), poll: PollRefSchema, requestId: z.string().optional() }),
+]);
+export type DeletionStart = z.infer<typeof DeletionStartSchema>;
 
-export interface DeletionStatus {
-  readonly state: 'running' | 'done' | 'failed';
-  readonly reason?: string | undefined;
-  readonly requestId?: string | undefined;
-}
+export const DeletionStatusSchema = z.object({
+  state: z.enum(['running', 'done', 'failed']),
+  reason: z.string().optional(),
+  requestId: z.string().optional(),
+});
+export type DeletionStatus = z.infer<typeof DeletionStatusSchema>;
 
 /** Huawei timestamps: ISO with or without zone (no zone means UTC), or `yyyy-mm-dd hh:mm:ss` (UTC). */
 export function parseHuaweiTime(value: string): number {

@@ -25,7 +25,13 @@ export type {
   HuaweiRequester,
   PollRef,
 } from './deletion.ts';
-export { BackupTargetSchema, DeleteRefSchema, PollRefSchema } from './deletion.ts';
+export {
+  BackupTargetSchema,
+  DeleteRefSchema,
+  DeletionStartSchema,
+  DeletionStatusSchema,
+  PollRefSchema,
+} from './deletion.ts';
 
 export interface BackupServiceAdapter {
   readonly service: BackupService;
