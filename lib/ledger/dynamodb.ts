@@ -84,7 +84,8 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : '';
 }
 
-function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, unknown> } {
+/** Condition failures are handled by re-reading the item (their `Item` is in raw attribute-value form). */
+function isConditionFailure(error: unknown): error is Error {
   return errorName(error) === 'ConditionalCheckFailedException';
 }
 
@@ -147,14 +148,13 @@ class DynamoLedger implements Ledger {
             TableName: this.#table,
             Item: this.#deletionItem(fresh, now),
             ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
       );
       return { created: true, record: fresh };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const existing = error.Item === undefined ? await this.get(fresh.id) : toDeletion(error.Item);
+      const existing = await this.get(fresh.id);
       if (existing === undefined) throw mapDynamoError(error, 'beginDeletion');
       return this.#rearmOrKeep(existing, fresh, now);
     }
@@ -244,15 +244,14 @@ class DynamoLedger implements Ledger {
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
       );
       return toDeletion(result.Attributes ?? {});
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      if (error.Item === undefined) throw new LedgerNotFoundError(id);
-      const current = toDeletion(error.Item);
+      const current = await this.get(id);
+      if (current === undefined) throw new LedgerNotFoundError(id);
       throw new LedgerConflictError(
         id,
         `deletion ${id} is ${current.status}, expected ${request.from.join('|')}`,
