@@ -1,4 +1,4 @@
-import { createHmac, hash } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 
 /**
  * Huawei Cloud SDK-HMAC-SHA256 (AK/SK) request signing, in the small pure steps of the Go and Python
@@ -38,26 +38,37 @@ for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
   UNRESERVED[char.charCodeAt(0)] = 1;
 }
 const RESERVED_BY_RFC3986 = /[!'()*]/g;
+/** `%XX` (upper-case hex) for every ASCII code. */
+const ASCII_ESCAPES: readonly string[] = Array.from(
+  { length: 128 },
+  (_, code) => `%${code.toString(16).toUpperCase().padStart(2, '0')}`,
+);
 
 function escapeReserved(char: string): string {
-  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
-}
-
-function isUnreserved(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code >= 128 || UNRESERVED[code] === 0) return false;
-  }
-  return true;
+  return ASCII_ESCAPES[char.charCodeAt(0)] as string;
 }
 
 /**
  * Percent-encodes everything but A-Z a-z 0-9 - _ . ~ (upper-case hex, UTF-8), as Go's and Python's
- * signers do. `encodeURIComponent` leaves `!'()*` alone, so those are escaped after it.
+ * signers do. ASCII is escaped from a table; anything else goes through `encodeURIComponent` (UTF-8, throws
+ * on a lone surrogate), which leaves `!'()*` alone, so those are escaped after it.
  */
 export function percentEncode(value: string): string {
-  if (isUnreserved(value)) return value;
-  return encodeURIComponent(value).replace(RESERVED_BY_RFC3986, escapeReserved);
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 128) {
+      return out + encodeURIComponent(value.slice(from)).replace(RESERVED_BY_RFC3986, escapeReserved);
+    }
+    if (UNRESERVED[code] === 0) {
+      if (from < i) out += value.slice(from, i);
+      out += ASCII_ESCAPES[code] as string;
+      from = i + 1;
+    }
+  }
+  if (from === 0) return value;
+  return from < value.length ? out + value.slice(from) : out;
 }
 
 function decodeLenient(value: string): string {
@@ -200,8 +211,20 @@ export function stringToSign(sdkDate: string, canonicalRequestText: string): str
   return `${SIGNING_ALGORITHM}\n${sdkDate}\n${sha256Hex(canonicalRequestText)}`;
 }
 
+/** The last secret key used, as a KeyObject: HMAC with a prepared key skips re-importing the SK per call. */
+let cachedSk: string | undefined;
+let cachedKey: KeyObject | undefined;
+
+function hmacKey(sk: string): KeyObject {
+  if (cachedKey === undefined || cachedSk !== sk) {
+    cachedKey = createSecretKey(Buffer.from(sk, 'utf8'));
+    cachedSk = sk;
+  }
+  return cachedKey;
+}
+
 export function signature(sk: string, stringToSignText: string): string {
-  return createHmac('sha256', sk).update(stringToSignText).digest('hex');
+  return createHmac('sha256', hmacKey(sk)).update(stringToSignText).digest('hex');
 }
 
 /** UTC `YYYYMMDDTHHMMSSZ`. */
