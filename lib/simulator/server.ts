@@ -20,8 +20,9 @@ export interface SimulatorOptions {
   host?: string;
   /** Seeds the default user's AK/SK, DDS job ids and the fault generator. */
   seed?: number;
-  /** A fleet to load: a JSON fixture (validated) or `generateFleet` options. Default: empty. */
+  /** A fleet to load: a JSON fixture (validated). Default: empty. */
   fleet?: Fleet | unknown;
+  /** `generateFleet` options; `now` defaults to the simulator's clock. */
   generate?: FleetOptions;
   /** Simulated ms per wall ms (default 1). Drives deletions, jobs, lock-out and token expiry. */
   timeScale?: number;
@@ -30,6 +31,8 @@ export interface SimulatorOptions {
   deletion?: Partial<DeletionTimings>;
   csbsMaxRunningTasks?: number;
   ddsJobFailureRate?: number;
+  /** Simulated ms after start at which backups being created finish (default: never, they stay busy). */
+  creationMs?: number;
   /** Simulated ms an AK stays locked after 5 consecutive failures (default 5 minutes). */
   lockMs?: number;
   faults?: FaultConfig;
@@ -137,9 +140,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       ? { csbsMaxRunningTasks: options.csbsMaxRunningTasks }
       : {}),
     ...(options.ddsJobFailureRate !== undefined ? { ddsJobFailureRate: options.ddsJobFailureRate } : {}),
+    ...(options.creationMs !== undefined ? { creationMs: options.creationMs } : {}),
   });
   if (options.fleet !== undefined) state.load(options.fleet);
-  if (options.generate) state.load(generateFleet(options.generate), { validate: false });
+  // Backup ages are measured from the simulator's own clock unless the options pin `now`.
+  if (options.generate)
+    state.load(generateFleet({ now: clock.now(), ...options.generate }), { validate: false });
   const auth = new Authenticator({
     clock,
     ...(options.lockMs !== undefined ? { lockMs: options.lockMs } : {}),
@@ -368,7 +374,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         chunks.length === 0 ? EMPTY : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       handle(request, response, body).catch((error: unknown) => {
         if (!response.headersSent) {
-          response.writeHead(500, { 'Content-Type': 'application/json' });
+          response.writeHead(500, {
+            'Content-Type': 'application/json',
+            'X-Request-Id': `${requestIdPrefix}-unhandled`,
+          });
           response.end(JSON.stringify({ error_code: 'SIM.0500', error_msg: String(error) }));
         }
       });

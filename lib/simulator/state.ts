@@ -32,6 +32,11 @@ export interface SimStateOptions {
   csbsMaxRunningTasks?: number;
   /** Share of DDS deletion jobs that end `Failed` (the backup goes back to COMPLETED). */
   ddsJobFailureRate?: number;
+  /**
+   * Simulated ms after loading at which backups being created (CSBS/CBR `protecting`, DDS `BUILDING`)
+   * finish and become available. Undefined: they stay in creation (and keep their resource busy).
+   */
+  creationMs?: number;
 }
 
 export type DeletingService = Exclude<SimService, 'dis'>;
@@ -126,6 +131,34 @@ export class SimState {
     for (const stream of parsed.dis.streams) this.addDisStream(stream);
     this.addDisApps(parsed.dis.apps);
     for (const checkpoint of parsed.dis.checkpoints) this.setDisCheckpoint(checkpoint);
+    if (this.options.creationMs !== undefined)
+      this.scheduleCreations(parsed, this.now() + this.options.creationMs);
+  }
+
+  /** Backups still being created in `fleet` finish at `at`. */
+  private scheduleCreations(fleet: Fleet, at: number): void {
+    const csbs = fleet.csbs.filter(
+      (item) => item.status === 'protecting' || item.status === 'waiting_protect',
+    );
+    const cbr = fleet.cbr.filter(
+      (backup) => backup.status === 'protecting' || backup.status === 'waiting_protect',
+    );
+    const dds = fleet.dds.backups.filter((backup) => backup.status === 'BUILDING');
+    if (csbs.length + cbr.length + dds.length === 0) return;
+    this.schedule(at, () => {
+      const stamp = formatCloudTime(at);
+      for (const item of csbs)
+        if (item.status === 'protecting' || item.status === 'waiting_protect') {
+          item.status = 'available';
+          item.updated_at = stamp;
+        }
+      for (const backup of cbr)
+        if (backup.status === 'protecting' || backup.status === 'waiting_protect') {
+          backup.status = 'available';
+          backup.updated_at = stamp;
+        }
+      for (const backup of dds) if (backup.status === 'BUILDING') backup.status = 'COMPLETED';
+    });
   }
 
   addProject(project: Project): void {
@@ -386,7 +419,9 @@ export class SimState {
 
   /** Deletions not finished yet, all services. */
   pendingDeletions(): number {
-    return this.events.length + [...this.csbsQueue.values()].reduce((sum, queue) => sum + queue.length, 0);
+    let pending = 0;
+    for (const value of this.pending.values()) pending += value;
+    return pending;
   }
 
   private gauge(service: DeletingService, projectId: string, delta: number): void {

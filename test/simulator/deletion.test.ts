@@ -150,3 +150,29 @@ describe('real-time deletions with a time scale', () => {
     expect(status).toBe(404);
   });
 });
+
+describe('backups being created', () => {
+  it('stay busy (CSBS.2003) until creationMs has passed, then can be deleted', async () => {
+    const projectId = await fleetSim({
+      creationMs: 120_000,
+      generate: {
+        seed: 2,
+        projects: 1,
+        regions: [REGION],
+        resourcesPerProject: 3,
+        backupsPerResource: 3,
+        inProgressShare: 1,
+      },
+    });
+    const busy = [...sim.state.cbr.get(projectId)!.values()].find((b) => b.status === 'protecting')!;
+    const early = await call(sim, 'DELETE', 'cbr', `/v3/${projectId}/backups/${busy.id}`);
+    expect(early.json.error_code).toBe('CSBS.2003');
+    sim.advance(120_000);
+    const later = await call(sim, 'DELETE', 'cbr', `/v3/${projectId}/backups/${busy.id}`);
+    expect(later.status).toBe(204);
+    const building = [...sim.state.ddsBackups.get(projectId)!.values()].filter(
+      (b) => b.status === 'BUILDING',
+    );
+    expect(building).toHaveLength(0);
+  });
+});
