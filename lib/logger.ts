@@ -47,9 +47,25 @@ export function isSecretKey(key: string): boolean {
   return SECRET_FRAGMENTS.some((fragment) => normalised.includes(fragment));
 }
 
+/**
+ * Secrets that can hide inside free text (an error message quoting a header): signatures and auth headers.
+ * Key-based redaction is the rule; this is the safety net for strings.
+ */
+const SECRET_IN_TEXT: readonly RegExp[] = [
+  /(Signature=)[0-9a-fA-F]{16,}/g,
+  /((?:X-Auth-Token|X-Security-Token|X-Subject-Token|Authorization)\s*[:=]\s*)[^\s,;"']+/gi,
+];
+
+function scrubText(text: string): string {
+  let scrubbed = text;
+  for (const pattern of SECRET_IN_TEXT) scrubbed = scrubbed.replace(pattern, `$1${REDACTED}`);
+  return scrubbed;
+}
+
 /** The replacer every log line is serialised with: secret-looking keys lose their value, at any depth. */
 export function redactingReplacer(key: string, value: unknown): unknown {
   if (key !== '' && isSecretKey(key) && value !== undefined && value !== null) return REDACTED;
+  if (typeof value === 'string') return scrubText(value);
   return value;
 }
 

@@ -108,6 +108,19 @@ describe('createLogger', () => {
     );
   });
 
+  it('scrubs signatures and auth headers quoted inside messages and error text', () => {
+    const out = captureLines();
+    const log = createLogger({ logLevel: 'INFO' });
+    const signature = 'a'.repeat(64);
+    log.error(`request failed: Authorization: SDK-HMAC-SHA256 Access=AK, Signature=${signature}`, {
+      error: new Error(`upstream said X-Auth-Token: ${SECRET}`),
+    });
+    const printed = out.raw();
+    expect(printed).not.toContain(signature);
+    expect(printed).not.toContain(SECRET);
+    expect(out.lines()[0]?.message).toContain(REDACTED);
+  });
+
   it('keeps ordinary keys', () => {
     for (const key of ['request_id', 'project_id', 'backup_id', 'ak', 'message', 'status', 'host']) {
       expect(isSecretKey(key)).toBe(false);

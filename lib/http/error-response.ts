@@ -4,7 +4,7 @@
  * code, and unknown errors get a generic one — never the internal message, never a serialised error.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ZodError } from 'zod';
+import { ZodError, z } from 'zod';
 import {
   ConfigurationError,
   HuaweiApiError,
@@ -27,14 +27,20 @@ export const UPSTREAM_REQUEST_ID_HEADER = 'X-Upstream-Request-Id';
 /** Retry-After when the upstream did not say how long to wait. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
-export interface ErrorBody {
-  readonly error: {
-    readonly code: string;
-    readonly message: string;
-    readonly details?: Record<string, unknown>;
-    readonly request_id: string;
-  };
-}
+/** The one error shape every function returns (tests and clients parse responses with it). */
+export const ErrorBodySchema = z
+  .object({
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        details: z.record(z.string(), z.unknown()).optional(),
+        request_id: z.string(),
+      })
+      .strict(),
+  })
+  .strict();
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** The classification of an error: what the caller sees, before the request id and headers are added. */
 export interface MappedError {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   assertProjectAllowed,
   callerIdentity,
+  ErrorBodySchema,
   getRequestId,
   httpMiddleware,
   noContent,
@@ -297,7 +298,7 @@ describe('errorResponder', () => {
     const error = Object.assign(new Error(`database password is ${SECRET}`), { secretField: SECRET });
     const response = await invoke(throwing(error));
     expect(response.status).toBe(500);
-    expect(response.body).toEqual({
+    expect(ErrorBodySchema.parse(response.body)).toEqual({
       error: { code: 'INTERNAL', message: 'Internal error', request_id: 'JKJaXmPLvHcESHA=' },
     });
     expect(response.raw).not.toContain(SECRET);
