@@ -145,6 +145,18 @@ export function ledgerContract(name: string, make: MakeLedger): void {
       expect((await ledger.beginDeletion(cbrDeletion('b-1'))).created).toBe(false);
     });
 
+    it('lets exactly one of 10 concurrent retries re-arm a failed deletion', async () => {
+      const { ledger } = await fresh();
+      const { record } = await ledger.beginDeletion(cbrDeletion('b-1'));
+      await ledger.transition(record.id, { from: ['requested'], to: 'failed' });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => ledger.beginDeletion(cbrDeletion('b-1'))),
+      );
+      expect(results.filter((result) => result.created)).toHaveLength(1);
+      const stored = await ledger.get(record.id);
+      expect(stored?.history.map((entry) => entry.status)).toEqual(['requested', 'failed', 'requested']);
+    });
+
     it('keeps a finished deletion within the idempotency window and starts over after it', async () => {
       const { ledger, clock } = await fresh();
       const { record } = await ledger.beginDeletion(cbrDeletion('b-1'));
