@@ -19,6 +19,15 @@ import {
   type TransitionRequest,
 } from './schema.ts';
 
+/**
+ * The at-most-once protocol for callers (HTTP functions, sweep, worker):
+ *   1. `beginDeletion(...)` — records the intent (or finds the existing record).
+ *   2. `transition(id, { from: ['requested'], to: 'sent' })` BEFORE sending the upstream DELETE. This conditional
+ *      write is the claim: exactly one caller wins it, and only the winner sends. `requested` therefore always
+ *      means "no DELETE sent", so a record left in `requested` by a crash can be claimed again safely.
+ *   3. After the response: `sent → accepted | running | done | gone | failed` with the upstream request id.
+ * A record left in `sent` by a crash (DELETE maybe sent) is resolved by asking upstream, never by resending.
+ */
 export interface Ledger {
   /**
    * Records the intent to delete, keyed by the deterministic deletion id. `created: true` means the caller owns
