@@ -1,12 +1,12 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   canonicalRequest,
   parseAuthorization,
   parseSdkDate,
   payloadHash,
+  SIGNING_ALGORITHM,
   signature,
-  stringToSign,
 } from '../huawei/signer.ts';
 import type { SimClock } from './clock.ts';
 
@@ -160,7 +160,9 @@ export class Authenticator {
       headers: signed,
       payloadHash: payloadHash(signed, request.body),
     });
-    const expected = Buffer.from(signature(user.sk, stringToSign(sdkDate, canonical.text)), 'hex');
+    // The signer's stringToSign, with the one-shot hash: this is the simulator's hottest line.
+    const toSign = `${SIGNING_ALGORITHM}\n${sdkDate}\n${hash('sha256', canonical.text)}`;
+    const expected = Buffer.from(signature(user.sk, toSign), 'hex');
     const given = Buffer.from(parsed.signature, 'hex');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature mismatch';
     return undefined;
