@@ -68,11 +68,18 @@ function wallClockMs(
 
 /** ISO 8601 week-numbering year × 100 + week (weeks start on Monday; week 1 holds the year's first Thursday). */
 export function isoWeekKey(epochDay: number): number {
+  return isoWeekKeyIn(epochDay, civilFromEpochDay(epochDay).year);
+}
+
+/** `isoWeekKey` for a day whose calendar year is already known (no allocation: the planner's hot path). */
+export function isoWeekKeyIn(epochDay: number, year: number): number {
   const isoWeekday = (((epochDay + 3) % 7) + 7) % 7; // 0 = Monday (1970-01-01 was a Thursday)
   const thursday = epochDay - isoWeekday + 3;
-  const { year } = civilFromEpochDay(thursday);
-  const week = Math.floor((thursday - epochDayOfNewYear(year)) / 7) + 1;
-  return year * 100 + week;
+  let weekYear = year;
+  if (thursday < epochDayOfNewYear(year)) weekYear = year - 1;
+  else if (thursday >= epochDayOfNewYear(year + 1)) weekYear = year + 1;
+  const week = Math.floor((thursday - epochDayOfNewYear(weekYear)) / 7) + 1;
+  return weekYear * 100 + week;
 }
 
 export class ZoneCalendar {

@@ -17,6 +17,8 @@ export const TargetPlanSchema = z.object({
   summary: PlanSummarySchema,
   max_delete_share: z.number().optional(),
   decisions: z.array(DecisionSchema),
+  /** Creation time (epoch ms) of each decision's backup, by index. */
+  created_at: z.instanceof(Float64Array),
 });
 export type TargetPlan = z.infer<typeof TargetPlanSchema>;
 
@@ -56,7 +58,7 @@ export async function planTargets(
       if (backups.length % PROGRESS_EVERY === 0) report('listing', backups.length);
     }
     report('listed', backups.length);
-    const { decisions, summary } = plan(backups, target, now, policy.timezone);
+    const { decisions, created_at, summary } = plan(backups, target, now, policy.timezone);
     plans.push({
       name: target.name,
       service: target.service,
@@ -64,6 +66,7 @@ export async function planTargets(
       summary,
       ...(target.max_delete_share === undefined ? {} : { max_delete_share: target.max_delete_share }),
       decisions,
+      created_at,
     });
     report('planned', backups.length);
   }
@@ -87,7 +90,7 @@ export const PlanJsonSchema = z.object({
           resource_key: z.string(),
           keep: z.number().int(),
           delete: z.number().int(),
-          decisions: z.array(DecisionSchema),
+          decisions: z.array(DecisionSchema.extend({ created_at: z.iso.datetime() })),
         }),
       ),
     }),
@@ -106,26 +109,35 @@ export function toPlanJson(result: PolicyPlan): PlanJson {
       listed: target.listed,
       summary: target.summary,
       ...(target.max_delete_share === undefined ? {} : { max_delete_share: target.max_delete_share }),
-      resources: byResource(target.decisions).map((decisions) => ({
-        resource_key: (decisions[0] as Decision).resource_key,
-        keep: decisions.filter((d) => d.action === 'keep').length,
-        delete: decisions.filter((d) => d.action === 'delete').length,
-        decisions,
-      })),
+      resources: resourceRuns(target.decisions).map(([start, end]) => {
+        const decisions = target.decisions.slice(start, end).map((decision, offset) => ({
+          ...decision,
+          created_at: new Date(target.created_at[start + offset] as number).toISOString(),
+        }));
+        const deletes = decisions.filter((d) => d.action === 'delete').length;
+        return {
+          resource_key: (decisions[0] as Decision).resource_key,
+          keep: decisions.length - deletes,
+          delete: deletes,
+          decisions,
+        };
+      }),
     })),
   };
 }
 
-/** Decisions come from `plan` grouped by resource already; split them into those runs. */
-function byResource(decisions: readonly Decision[]): Decision[][] {
-  const runs: Decision[][] = [];
-  let current: Decision[] | undefined;
-  for (const decision of decisions) {
-    if (current === undefined || (current[0] as Decision).resource_key !== decision.resource_key) {
-      current = [];
-      runs.push(current);
+/** Decisions come from `plan` grouped by resource already: the [start, end) index range of each resource. */
+function resourceRuns(decisions: readonly Decision[]): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = 0;
+  for (let index = 1; index <= decisions.length; index += 1) {
+    if (
+      index === decisions.length ||
+      (decisions[index] as Decision).resource_key !== (decisions[start] as Decision).resource_key
+    ) {
+      if (index > start) runs.push([start, index]);
+      start = index;
     }
-    current.push(decision);
   }
   return runs;
 }
@@ -167,19 +179,19 @@ export function renderPlanTable(result: PolicyPlan): string {
         `${summary.resources} resources, keep ${summary.kept}, delete ${summary.deleted} ` +
         `(${formatBytes(summary.deleted_bytes)}), delete share ${percent(summary.delete_share)}${breaker}`,
     );
-    for (const decisions of byResource(target.decisions)) {
+    for (const [start, end] of resourceRuns(target.decisions)) {
+      const decisions = target.decisions.slice(start, end);
       const deletes = decisions.filter((d) => d.action === 'delete').length;
       lines.push(
         `  ${(decisions[0] as Decision).resource_key}: keep ${decisions.length - deletes}, delete ${deletes}`,
       );
-      const rows = decisions.map((d) => [
+      const rows = decisions.map((d, offset) => [
         d.action,
-        when(d.created_at),
-        d.state,
+        when(target.created_at[start + offset] as number),
         d.backup_id,
         d.reasons.join(', '),
       ]);
-      const header = ['ACTION', `CREATED (${result.timezone})`, 'STATE', 'BACKUP', 'REASONS'];
+      const header = ['ACTION', `CREATED (${result.timezone})`, 'BACKUP', 'REASONS'];
       const widths = header.map((title, column) =>
         Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
       );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type Backup, BackupStateSchema, resourceKey } from '../services/backup.ts';
-import { type CivilTime, calendarFor, isoWeekKey, type ZoneCalendar } from './calendar.ts';
+import { type Backup, resourceKey } from '../services/backup.ts';
+import { type CivilTime, calendarFor, isoWeekKeyIn, type ZoneCalendar } from './calendar.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
 import type { PolicyDuration, ResolvedTarget, Target } from './policy.ts';
 
@@ -14,8 +14,6 @@ export const DecisionSchema = z.object({
   backup_id: z.string(),
   delete_id: z.string(),
   resource_key: z.string(),
-  created_at: z.number().int(),
-  state: BackupStateSchema,
   action: z.enum(['keep', 'delete']),
   /** Why: every rule that kept the backup, or why it is deleted. Never empty. */
   reasons: z.array(z.string()).min(1),
@@ -40,6 +38,11 @@ export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 
 export interface ResourcePlan {
   readonly decisions: Decision[];
+  /**
+   * Creation time (epoch ms) of each decision's backup, by index. Kept out of Decision on purpose: a boxed
+   * number per decision costs 24 bytes, a million of them 24 MB; this array costs 8.
+   */
+  readonly created_at: Float64Array<ArrayBuffer>;
   readonly summary: PlanSummary;
 }
 
@@ -49,14 +52,9 @@ export type RetentionRules = Pick<
   'keep' | 'max_age' | 'min_keep' | 'failed_max_age' | 'protect' | 'allow_delete_newest' | 'max_delete_share'
 >;
 
-enum Rule {
-  Last = 0,
-  Hourly = 1,
-  Daily = 2,
-  Weekly = 3,
-  Monthly = 4,
-  Yearly = 5,
-}
+/** The counted rules, in restic's order; the number indexes the per-rule arrays. */
+const Rule = { Last: 0, Hourly: 1, Daily: 2, Weekly: 3, Monthly: 4, Yearly: 5 } as const;
+type Rule = (typeof Rule)[keyof typeof Rule];
 const RULE_NAMES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 
 interface WindowRule {
@@ -185,7 +183,7 @@ function bucketOf(rule: Rule, civil: CivilTime, nr: number): number {
     case Rule.Daily:
       return civil.year * 10_000 + civil.month * 100 + civil.day;
     case Rule.Weekly:
-      return isoWeekKey(civil.epochDay);
+      return isoWeekKeyIn(civil.epochDay, civil.year);
     case Rule.Monthly:
       return civil.year * 100 + civil.month;
     default:
@@ -306,15 +304,19 @@ export function applyKeepRules(
   now: Date,
   timezone = 'UTC',
 ): (readonly string[] | undefined)[] {
-  const walk = new KeepRuleWalk(finished, compileRules(rules, timezone), now.getTime());
+  const walk = new KeepRuleWalk(compileRules(rules, timezone));
+  walk.reset(finished, 0, finished.length, now.getTime());
   return finished.map((backup) => walk.next(backup)?.reasons);
 }
 
-/** One pass of the keep rules over a resource's finished backups, fed newest first. */
+/**
+ * One pass of the keep rules over a resource's finished backups, fed newest first. One instance serves every
+ * resource of a plan (`reset` per resource), so planning 100,000 resources allocates no per-resource state.
+ */
 class KeepRuleWalk {
   readonly #rules: CompiledRules;
-  readonly #oldest: number;
-  readonly #withinThreshold: number;
+  #oldest = 0;
+  #withinThreshold = Number.NaN;
   readonly #windowThresholds: number[];
   readonly #remaining: number[];
   readonly #lastBucket: number[];
@@ -322,24 +324,43 @@ class KeepRuleWalk {
   readonly #civil: CivilTime = { year: 0, month: 0, day: 0, hour: 0, withinHour: 0, epochDay: 0 };
   #nr = 0;
 
-  constructor(finished: readonly Backup[], rules: CompiledRules, nowMs: number) {
+  constructor(rules: CompiledRules) {
     this.#rules = rules;
-    this.#oldest = finished.length - 1;
+    this.#windowThresholds = rules.windows.map(() => Number.NaN);
+    this.#remaining = rules.counts.slice();
+    this.#lastBucket = rules.counts.map(() => Number.NaN);
+    this.#windowLastBucket = rules.windows.map(() => Number.NaN);
+  }
+
+  /** Starts a resource: its backups are `backups[start..end)`, newest first; only finished ones are walked. */
+  reset(backups: readonly Backup[], start: number, end: number, nowMs: number): void {
+    const rules = this.#rules;
     // The reference for `within`: the newest backup that is not in the future (restic's findLatestTimestamp);
     // with none, every backup is inside, as restic's zero time makes it.
     let latest = Number.NEGATIVE_INFINITY;
-    for (const backup of finished) {
+    let finished = 0;
+    for (let index = start; index < end; index += 1) {
+      const backup = backups[index] as Backup;
+      if (backup.state !== 'finished') continue;
+      finished += 1;
       if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
     }
-    const thresholdFrom = (duration: PolicyDuration) =>
-      latest === Number.NEGATIVE_INFINITY
-        ? Number.NEGATIVE_INFINITY
-        : rules.calendar.subtract(latest, duration);
-    this.#withinThreshold = rules.within === undefined ? Number.NaN : thresholdFrom(rules.within);
-    this.#windowThresholds = rules.windows.map((window) => thresholdFrom(window.duration));
-    this.#remaining = rules.counts.slice();
-    this.#lastBucket = [Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN];
-    this.#windowLastBucket = rules.windows.map(() => Number.NaN);
+    this.#oldest = finished - 1;
+    this.#nr = 0;
+    const calendar = rules.calendar;
+    const unbounded = latest === Number.NEGATIVE_INFINITY;
+    if (rules.within !== undefined) {
+      this.#withinThreshold = unbounded ? latest : calendar.subtract(latest, rules.within);
+    }
+    for (let index = 0; index < rules.windows.length; index += 1) {
+      const window = rules.windows[index] as WindowRule;
+      this.#windowThresholds[index] = unbounded ? latest : calendar.subtract(latest, window.duration);
+      this.#windowLastBucket[index] = Number.NaN;
+    }
+    for (let rule = 0; rule < rules.counts.length; rule += 1) {
+      this.#remaining[rule] = rules.counts[rule] as number;
+      this.#lastBucket[rule] = Number.NaN;
+    }
   }
 
   next(backup: Backup): ReasonNode | undefined {
@@ -397,8 +418,18 @@ export function planResource(
   const first = sorted[0];
   if (first === undefined) return [];
   const decisions: Decision[] = new Array(sorted.length);
-  decideGroupInto(sorted, resourceKey(first), compileRules(rules, timezone), now.getTime(), decisions, 0);
+  const compiled = compileRules(rules, timezone);
+  const context = { rules: compiled, walk: new KeepRuleWalk(compiled), nowMs: now.getTime(), candidates: [] };
+  decideRange(context, sorted, 0, sorted.length, resourceKey(first), decisions);
   return decisions;
+}
+
+interface PlanContext {
+  readonly rules: CompiledRules;
+  readonly walk: KeepRuleWalk;
+  readonly nowMs: number;
+  /** Scratch list of indexes, reused for every resource. */
+  readonly candidates: number[];
 }
 
 function decision(
@@ -411,38 +442,35 @@ function decision(
     backup_id: backup.id,
     delete_id: backup.delete_id,
     resource_key: key,
-    created_at: backup.created_at,
-    state: backup.state,
     action,
     // Shared and frozen (see addReason): readers must not mutate a decision's reasons.
     reasons: reasons as string[],
   };
 }
 
-/** Decides a resource's backups (sorted newest first) into `out[offset ..]`, in the same order. */
-function decideGroupInto(
+/** Decides one resource's backups `sorted[start..end)` (newest first) into `out` at the same indexes. */
+function decideRange(
+  context: PlanContext,
   sorted: readonly Backup[],
+  start: number,
+  end: number,
   key: string,
-  rules: CompiledRules,
-  nowMs: number,
   out: Decision[],
-  offset: number,
 ): void {
-  const finished: Backup[] = [];
-  for (const backup of sorted) if (backup.state === 'finished') finished.push(backup);
-  const walk = new KeepRuleWalk(finished, rules, nowMs);
+  const { rules, walk, nowMs, candidates } = context;
+  walk.reset(sorted, start, end, nowMs);
   const maxAgeThreshold =
     rules.maxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.maxAge);
   const failedThreshold =
     rules.failedMaxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.failedMaxAge);
 
-  let candidates: number[] | undefined;
+  candidates.length = 0;
   let keptFinished = 0;
   let isNewestFinished = true;
-  for (let index = 0; index < sorted.length; index += 1) {
+  for (let index = start; index < end; index += 1) {
     const backup = sorted[index] as Backup;
     if (backup.state !== 'finished') {
-      out[offset + index] = decideUnfinished(backup, key, rules, failedThreshold);
+      out[index] = decideUnfinished(backup, key, rules, failedThreshold);
       continue;
     }
     let reasons = walk.next(backup);
@@ -451,25 +479,23 @@ function decideGroupInto(
     if (isNewestFinished && !rules.allowDeleteNewest) reasons = addReason(reasons, 'newest finished');
     isNewestFinished = false;
     if (reasons !== undefined) {
-      out[offset + index] = decision(backup, key, 'keep', reasons.reasons);
+      out[index] = decision(backup, key, 'keep', reasons.reasons);
       keptFinished += 1;
     } else if (rules.maxAge !== undefined && backup.created_at > maxAgeThreshold) {
-      out[offset + index] = decision(backup, key, 'keep', rules.youngerReason);
+      out[index] = decision(backup, key, 'keep', rules.youngerReason);
       keptFinished += 1;
     } else {
-      if (candidates === undefined) candidates = [];
       candidates.push(index);
     }
   }
-  if (candidates === undefined) return;
   // min_keep tops the resource up with the newest backups that nothing else kept.
   for (const index of candidates) {
     const backup = sorted[index] as Backup;
     if (keptFinished < rules.minKeep) {
-      out[offset + index] = decision(backup, key, 'keep', MIN_KEEP_REASON);
+      out[index] = decision(backup, key, 'keep', MIN_KEEP_REASON);
       keptFinished += 1;
     } else {
-      out[offset + index] = decision(backup, key, 'delete', rules.deleteReason);
+      out[index] = decision(backup, key, 'delete', rules.deleteReason);
     }
   }
 }
@@ -548,36 +574,38 @@ export function plan(
   timezone: string = target.timezone ?? 'UTC',
 ): ResourcePlan {
   const rules = compileRules(target, timezone);
-  const nowMs = now.getTime();
-  const { groups, considered, ignored } = groupByResource(backups, target);
-  const decisions: Decision[] = new Array(considered);
-  let offset = 0;
+  const context: PlanContext = { rules, walk: new KeepRuleWalk(rules), nowMs: now.getTime(), candidates: [] };
+  const { ordered, groups, ignored } = groupByResource(backups, target);
+  const decisions: Decision[] = new Array(ordered.length);
+  for (const group of groups) {
+    const end = group.start + group.count;
+    sortRangeNewestFirst(ordered, group.start, end);
+    decideRange(context, ordered, group.start, end, group.key, decisions);
+  }
   let kept = 0;
   let deleted = 0;
   let finished = 0;
   let candidates = 0;
   let deletedBytes = 0;
-  for (const group of groups) {
-    const members = group.backups;
-    members.sort(compareNewestFirst);
-    decideGroupInto(members, group.key, rules, nowMs, decisions, offset);
-    for (let index = 0; index < members.length; index += 1) {
-      const backup = members[index] as Backup;
-      if (backup.state === 'finished') finished += 1;
-      if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
-      if ((decisions[offset + index] as Decision).action === 'delete') {
-        deleted += 1;
-        deletedBytes += backup.size_bytes ?? 0;
-      } else kept += 1;
-    }
-    offset += members.length;
+  for (let index = 0; index < ordered.length; index += 1) {
+    const backup = ordered[index] as Backup;
+    if (backup.state === 'finished') finished += 1;
+    if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
+    if ((decisions[index] as Decision).action === 'delete') {
+      deleted += 1;
+      deletedBytes += backup.size_bytes ?? 0;
+    } else kept += 1;
   }
   const deleteShare = candidates === 0 ? 0 : deleted / candidates;
+  const createdAt = new Float64Array(ordered.length);
+  for (let index = 0; index < ordered.length; index += 1)
+    createdAt[index] = (ordered[index] as Backup).created_at;
   return {
     decisions,
+    created_at: createdAt,
     summary: {
       resources: groups.length,
-      considered,
+      considered: ordered.length,
       ignored,
       kept,
       deleted,
@@ -592,8 +620,12 @@ export function plan(
 
 interface ResourceGroup {
   readonly sample: Backup;
+  /** Position in creation order (what `groupOf` records). */
+  readonly index: number;
   key: string;
-  readonly backups: Backup[];
+  count: number;
+  /** Where the group's backups start in the ordered array. */
+  start: number;
   /** Another resource with the same resource_id (different service/region/project/vault); rare. */
   sibling: ResourceGroup | undefined;
 }
@@ -605,42 +637,79 @@ const sameResource = (a: Backup, b: Backup) =>
   a.vault_id === b.vault_id;
 
 /**
- * Groups the in-scope backups by resource. Looks up by resource_id (a string the listing already shares between
- * a resource's backups) and compares the other key parts, instead of building a key string per backup.
+ * Puts the in-scope backups into one array, resource after resource (resources in key order), without a key
+ * string or an array per backup or per resource: look up by resource_id (a string the listing shares between a
+ * resource's backups), compare the other key parts, then place each backup with a counting sort.
  */
 function groupByResource(
-  backups: Iterable<Backup>,
+  listing: Iterable<Backup>,
   target: PlanTarget | ResolvedTarget,
-): { groups: ResourceGroup[]; considered: number; ignored: number } {
+): { ordered: Backup[]; groups: ResourceGroup[]; ignored: number } {
+  const backups: readonly Backup[] = Array.isArray(listing) ? listing : Array.from(listing);
   const byResourceId = new Map<string, ResourceGroup>();
-  const groups: ResourceGroup[] = [];
-  let considered = 0;
+  const created: ResourceGroup[] = [];
+  // The group (creation index) of each listed backup, −1 when out of scope.
+  const groupOf = new Int32Array(backups.length);
   let ignored = 0;
   const filters = target.filters;
   const needsPatterns =
     filters !== undefined && (filters.name_patterns !== undefined || filters.tags !== undefined);
-  for (const backup of backups) {
+  for (let position = 0; position < backups.length; position += 1) {
+    const backup = backups[position] as Backup;
     if (!inScope(backup, target) || (needsPatterns && !matchesPatterns(backup, filters))) {
       ignored += 1;
+      groupOf[position] = -1;
       continue;
     }
-    considered += 1;
-    let group = byResourceId.get(backup.resource_id);
-    while (group !== undefined && !sameResource(group.sample, backup)) group = group.sibling;
-    if (group !== undefined) {
-      group.backups.push(backup);
-      continue;
-    }
-    const created: ResourceGroup = { sample: backup, key: '', backups: [backup], sibling: undefined };
     const head = byResourceId.get(backup.resource_id);
-    if (head === undefined) byResourceId.set(backup.resource_id, created);
-    else {
-      created.sibling = head.sibling;
-      head.sibling = created;
+    let group = head;
+    while (group !== undefined && !sameResource(group.sample, backup)) group = group.sibling;
+    if (group === undefined) {
+      group = { sample: backup, index: created.length, key: '', count: 0, start: 0, sibling: undefined };
+      if (head === undefined) byResourceId.set(backup.resource_id, group);
+      else {
+        group.sibling = head.sibling;
+        head.sibling = group;
+      }
+      created.push(group);
     }
-    groups.push(created);
+    groupOf[position] = group.index;
+    group.count += 1;
   }
-  for (const group of groups) group.key = resourceKey(group.sample);
-  groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { groups, considered, ignored };
+  for (const group of created) group.key = resourceKey(group.sample);
+  const groups = created.slice().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let offset = 0;
+  for (const group of groups) {
+    group.start = offset;
+    offset += group.count;
+  }
+  const filled = new Int32Array(created.length);
+  const ordered: Backup[] = new Array(backups.length - ignored);
+  for (let position = 0; position < backups.length; position += 1) {
+    const index = groupOf[position] as number;
+    if (index < 0) continue;
+    ordered[(created[index] as ResourceGroup).start + (filled[index] as number)] = backups[
+      position
+    ] as Backup;
+    filled[index] = (filled[index] as number) + 1;
+  }
+  return { ordered, groups, ignored };
+}
+
+/** Sorts `backups[start..end)` newest first in place: insertion sort for a typical resource, else a copy. */
+function sortRangeNewestFirst(backups: Backup[], start: number, end: number): void {
+  if (end - start > 32) {
+    const sorted = backups.slice(start, end).sort(compareNewestFirst);
+    for (let index = 0; index < sorted.length; index += 1) backups[start + index] = sorted[index] as Backup;
+    return;
+  }
+  for (let index = start + 1; index < end; index += 1) {
+    const current = backups[index] as Backup;
+    let hole = index;
+    while (hole > start && compareNewestFirst(backups[hole - 1] as Backup, current) > 0) {
+      backups[hole] = backups[hole - 1] as Backup;
+      hole -= 1;
+    }
+    backups[hole] = current;
+  }
 }

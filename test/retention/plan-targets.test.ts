@@ -80,12 +80,14 @@ describe('planTargets', () => {
     );
     expect(table).toContain('  cbr/ap-southeast-1/proj-1/vault-1/res-1: keep 3, delete 1');
     expect(lines.find((line) => line.includes(' c1 '))).toMatch(
-      /^ {4}keep +2026-11-20 11:00 +finished +c1 +daily 2026-11-20, newest finished$/,
+      /^ {4}keep +2026-11-20 11:00 +c1 +daily 2026-11-20, newest finished$/,
     );
     expect(lines.find((line) => line.includes(' c3 '))).toMatch(
       /^ {4}delete +2026-11-18 11:00 .* kept by no rule$/,
     );
-    expect(lines.find((line) => line.includes(' c4 '))).toMatch(/in_progress +c4 +in progress$/);
+    expect(lines.find((line) => line.includes(' c4 '))).toMatch(
+      /^ {4}keep +2026-11-18 00:00 +c4 +in progress$/,
+    );
   });
 
   it('produces a JSON plan grouped by resource that validates against its schema', async () => {
