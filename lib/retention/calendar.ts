@@ -86,6 +86,7 @@ export class ZoneCalendar {
   readonly timeZone: string;
   readonly #isUtc: boolean;
   readonly #formatter: Intl.DateTimeFormat | undefined;
+  readonly #offsetByDay = new Map<number, number>();
   readonly #offsetByHour = new Map<number, number>();
 
   constructor(timeZone: string) {
@@ -109,11 +110,23 @@ export class ZoneCalendar {
   /** Milliseconds to add to a UTC instant to get the wall-clock time in this zone. */
   offsetAt(epochMs: number): number {
     if (this.#formatter === undefined) return 0;
+    // Most UTC days have one offset all day: one cache entry per day, per hour only on transition days.
+    const day = Math.floor(epochMs / MS_PER_DAY);
+    const daily = this.#offsetByDay.get(day);
+    if (daily !== undefined && !Number.isNaN(daily)) return daily;
+    if (daily === undefined) {
+      const start = this.#exactOffset(day * MS_PER_DAY);
+      const end = this.#exactOffset(day * MS_PER_DAY + MS_PER_DAY - 1000);
+      if (this.#offsetByDay.size >= OFFSET_CACHE_LIMIT) this.#offsetByDay.clear();
+      this.#offsetByDay.set(day, start === end ? start : Number.NaN);
+      if (start === end) return start;
+    }
     const hour = Math.floor(epochMs / MS_PER_HOUR);
     const cached = this.#offsetByHour.get(hour);
     if (cached !== undefined) return cached;
     const start = this.#exactOffset(hour * MS_PER_HOUR);
     const end = this.#exactOffset(hour * MS_PER_HOUR + MS_PER_HOUR - 1000);
+    // Offsets change on whole minutes at most once an hour, so an hour with equal ends has one offset.
     if (start !== end) return this.#exactOffset(epochMs);
     if (this.#offsetByHour.size >= OFFSET_CACHE_LIMIT) this.#offsetByHour.clear();
     this.#offsetByHour.set(hour, start);

@@ -75,6 +75,30 @@ describe('civil time in a zone', () => {
     );
   });
 
+  it('matches Intl every 15 minutes across DST transition days', () => {
+    const cases: [string, string][] = [
+      ['Europe/Berlin', '2026-03-28T00:00:00Z'],
+      ['Europe/Berlin', '2026-10-24T00:00:00Z'],
+      ['America/New_York', '2026-03-07T12:00:00Z'],
+      ['Australia/Lord_Howe', '2026-04-04T00:00:00Z'],
+    ];
+    for (const [zone, from] of cases) {
+      const hourOf = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', hour: 'numeric' });
+      const dayOf = new Intl.DateTimeFormat('en-US', { timeZone: zone, day: 'numeric' });
+      const calendar = calendarFor(zone);
+      for (let step = 0; step < 48 * 4; step += 1) {
+        const instant = Date.parse(from) + step * 15 * 60_000;
+        const civil = calendar.civil(instant);
+        expect([zone, new Date(instant).toISOString(), civil.day, civil.hour]).toEqual([
+          zone,
+          new Date(instant).toISOString(),
+          Number(dayOf.format(instant)),
+          Number(hourOf.format(instant)),
+        ]);
+      }
+    }
+  });
+
   it('puts a backup at 23:30 UTC into the next day in Europe/Berlin', () => {
     const civil = calendarFor('Europe/Berlin').civil(Date.parse('2026-11-20T23:30:00Z'));
     expect([civil.year, civil.month, civil.day, civil.hour]).toEqual([2026, 11, 21, 0]);
