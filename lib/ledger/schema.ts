@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+// The service modules' own poll reference, stored as is so the tracker can hand it straight back to them.
+import { PollRefSchema } from '../services/deletion.ts';
 
 export const LedgerServiceSchema = z.enum(['csbs', 'cbr', 'dds', 'dis']);
 export type LedgerService = z.infer<typeof LedgerServiceSchema>;
@@ -73,10 +75,6 @@ export const CallerIdentitySchema = z.object({
   source_ip: z.string().optional(),
 });
 export type CallerIdentity = z.infer<typeof CallerIdentitySchema>;
-
-/** How to ask upstream whether an accepted deletion finished (DDS job id, CSBS checkpoint, CBR backup). */
-export const PollRefSchema = z.object({ type: z.string().min(1), id: z.string().min(1) });
-export type PollRef = z.infer<typeof PollRefSchema>;
 
 export const DeletionErrorSchema = z.object({ code: z.string(), message: z.string() });
 

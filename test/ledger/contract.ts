@@ -201,7 +201,11 @@ export function ledgerContract(name: string, make: MakeLedger): void {
       await ledger.transition(record.id, {
         from: ['sent'],
         to: 'accepted',
-        patch: { upstream_status: 202, poll_ref: { type: 'dds_job', id: 'job-1' }, next_poll_at: T0 + 5000 },
+        patch: {
+          upstream_status: 202,
+          poll_ref: { service: 'dds', region: 'eu-de', projectId: PROJECT, jobId: 'job-1' },
+          next_poll_at: T0 + 5000,
+        },
       });
       clock.advance(10);
       await ledger.transition(record.id, {
@@ -226,7 +230,7 @@ export function ledgerContract(name: string, make: MakeLedger): void {
         attempts: 1,
         upstream_request_ids: ['u-1', 'u-2'],
         upstream_status: 202,
-        poll_ref: { type: 'dds_job', id: 'job-1' },
+        poll_ref: { service: 'dds', region: 'eu-de', projectId: PROJECT, jobId: 'job-1' },
         next_poll_at: T0 + 5000,
         size_bytes: 1024,
         created_at: T0,
