@@ -34,6 +34,11 @@ export interface Inspection {
   maxConcurrentDeletions: Record<string, number>;
   /** The same per service, then per project. */
   maxConcurrentDeletionsByService: Record<DeletingService, Record<string, number>>;
+  /**
+   * Per service, then project: the most DELETE requests in flight at once over HTTP (received and not yet
+   * answered) — the caller's own request concurrency, independent of how long deletions take upstream.
+   */
+  maxConcurrentDeleteRequests: Record<DeletingService | 'dis', Record<string, number>>;
   /** Per project: the most CSBS deletion tasks running at once (the cloud caps this at 5). */
   maxRunningCsbsTasks: Record<string, number>;
   /** Deletions accepted and not finished (CSBS queued tasks included). */
@@ -47,6 +52,8 @@ export class Recorder {
   requests: RequestRecord[] = [];
   private calls = new Map<string, number>();
   private attempts = new Map<string, number>();
+  private readonly inFlightDeletes = new Map<string, number>();
+  private maxInFlightDeletes = new Map<string, number>();
 
   constructor(private readonly maxRecords: number) {}
 
@@ -61,10 +68,25 @@ export class Recorder {
     }
   }
 
+  /** Marks a DELETE request received; call the returned function once it is answered or dropped. */
+  deleteStarted(service: string, projectId: string): () => void {
+    const key = `${service}/${projectId}`;
+    const level = (this.inFlightDeletes.get(key) ?? 0) + 1;
+    this.inFlightDeletes.set(key, level);
+    if (level > (this.maxInFlightDeletes.get(key) ?? 0)) this.maxInFlightDeletes.set(key, level);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.inFlightDeletes.set(key, (this.inFlightDeletes.get(key) ?? 1) - 1);
+    };
+  }
+
   reset(): void {
     this.requests = [];
     this.calls = new Map();
     this.attempts = new Map();
+    this.maxInFlightDeletes = new Map(this.inFlightDeletes);
   }
 
   snapshot(state: SimState): Inspection {
@@ -84,8 +106,19 @@ export class Recorder {
         (): Map<string, number>;
       };
     }
+    const inFlight: Record<DeletingService | 'dis', Record<string, number>> = {
+      csbs: {},
+      cbr: {},
+      dds: {},
+      dis: {},
+    };
+    for (const [key, value] of this.maxInFlightDeletes) {
+      const [service, projectId] = key.split('/') as [DeletingService | 'dis', string];
+      inFlight[service][projectId] = value;
+    }
     return {
       requests: [...this.requests],
+      maxConcurrentDeleteRequests: inFlight,
       deleteCalls: lookup(calls),
       deleteAttempts: lookup(attempts),
       maxConcurrentDeletions: overall,
@@ -105,6 +138,7 @@ export function inspectionToJson(inspection: Inspection): Record<string, unknown
     deleteAttempts: Object.fromEntries(inspection.deleteAttempts()),
     maxConcurrentDeletions: inspection.maxConcurrentDeletions,
     maxConcurrentDeletionsByService: inspection.maxConcurrentDeletionsByService,
+    maxConcurrentDeleteRequests: inspection.maxConcurrentDeleteRequests,
     maxRunningCsbsTasks: inspection.maxRunningCsbsTasks,
     pendingDeletions: inspection.pendingDeletions,
     counts: inspection.counts,

@@ -310,6 +310,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
 
     const keys = method === 'DELETE' ? deleteKeys(serviceName, params, query) : [];
+    if (method === 'DELETE' && projectId && serviceName !== 'iam') {
+      const finished = recorder.deleteStarted(serviceName, projectId);
+      response.once('close', finished);
+    }
     const retryAfter = faults.rateLimited(projectId ?? 'iam');
     if (retryAfter !== undefined) {
       record.fault = 'rate-limit';

@@ -176,3 +176,20 @@ describe('backups being created', () => {
     expect(building).toHaveLength(0);
   });
 });
+
+describe('caller concurrency', () => {
+  it('reports the most DELETE requests in flight at once per service and project', async () => {
+    const projectId = await fleetSim({
+      faults: { services: { cbr: { latency: { kind: 'fixed', ms: 50 } } } },
+    });
+    const backups = [...sim.state.cbr.get(projectId)!.values()].slice(0, 4);
+    await Promise.all(backups.map((b) => call(sim, 'DELETE', 'cbr', `/v3/${projectId}/backups/${b.id}`)));
+    await call(sim, 'DELETE', 'cbr', `/v3/${projectId}/backups/${backups[0]!.id}`);
+    const inspection = sim.inspect();
+    expect(inspection.maxConcurrentDeleteRequests.cbr[projectId]).toBe(4);
+    expect(inspection.maxConcurrentDeleteRequests.csbs[projectId]).toBeUndefined();
+    sim.resetInspection();
+    await call(sim, 'DELETE', 'cbr', `/v3/${projectId}/backups/${backups[1]!.id}`);
+    expect(sim.inspect().maxConcurrentDeleteRequests.cbr[projectId]).toBe(1);
+  });
+});
