@@ -399,6 +399,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const simulatorPort = (server.address() as AddressInfo).port;
   const origin = `http://${host}:${simulatorPort}`;
 
+  // Time-driven changes are applied lazily on every request; this keeps `state` current for callers that
+  // read it directly while no request arrives. Unref'd: it never keeps the process alive.
+  const ticker = setInterval(() => state.tick(), 50);
+  ticker.unref();
   let closing: Promise<void> | undefined;
   const simulator: Simulator = {
     url: origin,
@@ -429,6 +433,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     isLocked: (ak) => auth.isLocked(ak),
     close() {
       // Idempotent: a second close resolves with the first.
+      clearInterval(ticker);
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
