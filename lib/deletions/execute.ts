@@ -20,7 +20,7 @@ import {
 } from '../ledger/schema.ts';
 import { CSBS_PROVIDER_ID } from '../services/csbs.ts';
 import type { DeletionStatus, HuaweiRequester, PollRef } from '../services/deletion.ts';
-import { pollStored, sendDeletion, toStoredPollRef } from './upstream.ts';
+import { pollRefFor, pollUpstream, sendDeletion } from './upstream.ts';
 
 export interface DeletionDeps {
   readonly client: HuaweiRequester;
@@ -75,7 +75,11 @@ interface OutcomeBase {
  *   The record is `failed` and a later `executeDeletion` re-arms it.
  */
 export type ExecutedDeletion =
-  | (OutcomeBase & { readonly kind: 'started'; readonly poll: PollRef })
+  | (OutcomeBase & {
+      readonly kind: 'started';
+      /** What `pollAndRecord` will poll (also in `record.poll_ref`); undefined only for a whole CSBS checkpoint. */
+      readonly poll: PollRef | undefined;
+    })
   | (OutcomeBase & { readonly kind: 'done' })
   | (OutcomeBase & {
       readonly kind: 'gone';
@@ -170,16 +174,16 @@ export async function runDeletion(request: DeletionRequest, deps: DeletionDeps):
       return { kind: 'done', deletionId: id, record, upstreamRequestId };
     }
     const now = (deps.now ?? Date.now)();
+    const poll = pollRefFor(start.poll, request.target);
     const record = await ledger.transition(id, {
       from: ['sent'],
       to: 'accepted',
       patch: {
         ...withId,
-        poll_ref: toStoredPollRef(start.poll, request.target),
-        next_poll_at: now + FIRST_POLL_DELAY_MS,
+        ...(poll === undefined ? {} : { poll_ref: poll, next_poll_at: now + FIRST_POLL_DELAY_MS }),
       },
     });
-    return { kind: 'started', deletionId: id, record, poll: start.poll, upstreamRequestId };
+    return { kind: 'started', deletionId: id, record, poll, upstreamRequestId };
   } catch (error) {
     return recordFailure(ledger, id, error);
   }
@@ -258,14 +262,7 @@ export async function pollAndRecord(id: string, deps: DeletionDeps): Promise<Pol
   if ((record.status !== 'accepted' && record.status !== 'running') || record.poll_ref === undefined) {
     return { record, upstreamRequestId: lastRequestId(record) };
   }
-  const status = await pollStored(
-    deps.client,
-    record.poll_ref,
-    record.region,
-    record.project_id,
-    deps.signal,
-  );
-  if (status === undefined) return { record, upstreamRequestId: lastRequestId(record) };
+  const status = await pollUpstream(deps.client, record.poll_ref, deps.signal);
   const withId = status.requestId === undefined ? {} : { upstream_request_id: status.requestId };
   const now = (deps.now ?? Date.now)();
   const to = status.state;

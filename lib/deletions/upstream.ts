@@ -4,11 +4,7 @@
  * several items, and DIS checkpoints — is sent here on the same single client path.
  */
 import { z } from 'zod';
-import type {
-  LedgerService,
-  DeletionTarget as LedgerTarget,
-  PollRef as StoredPollRef,
-} from '../ledger/schema.ts';
+import type { LedgerService, DeletionTarget as LedgerTarget } from '../ledger/schema.ts';
 import { CSBS_PROVIDER_ID, pollDeletion as pollCsbsItem } from '../services/csbs.ts';
 import type { DeletionStart, DeletionStatus, HuaweiRequester, PollRef } from '../services/deletion.ts';
 import * as dis from '../services/dis.ts';
@@ -20,14 +16,6 @@ export interface UpstreamTarget {
   readonly projectId: string;
   readonly target: LedgerTarget;
 }
-
-/**
- * How an accepted deletion is polled, as stored in the ledger (`{type, id}`; region and project come from the
- * record). `csbs_items` joins several item ids with commas; `csbs_checkpoint` is a whole checkpoint, which
- * CSBS offers no status call for.
- */
-export const POLL_TYPES = ['csbs_item', 'csbs_items', 'csbs_checkpoint', 'cbr_backup', 'dds_job'] as const;
-export type PollType = (typeof POLL_TYPES)[number];
 
 /** Sends the DELETE. Typed Huawei errors (not found, busy, throttled, ...) propagate unchanged. */
 export async function sendDeletion(
@@ -75,7 +63,7 @@ export async function sendDeletion(
       z.unknown(),
       { signal },
     );
-    // The response names no item to poll; the ledger's poll ref (see toStoredPollRef) covers them.
+    // The response names no item to poll; pollRefFor decides what the ledger keeps.
     return {
       kind: 'accepted',
       poll: { service: 'csbs', region, projectId, itemId: items.join(',') },
@@ -92,45 +80,30 @@ export async function sendDeletion(
   );
 }
 
-/** The ledger form of an adapter's poll reference (the target says whether a CSBS delete had several items). */
-export function toStoredPollRef(poll: PollRef, target: LedgerTarget): StoredPollRef {
-  switch (poll.service) {
-    case 'csbs': {
-      if (target.kind === 'checkpoint') {
-        const items = target.checkpoint_items ?? [];
-        if (items.length === 0) return { type: 'csbs_checkpoint', id: target.checkpoint_id };
-        if (items.length > 1) return { type: 'csbs_items', id: [...items].sort().join(',') };
-      }
-      return { type: 'csbs_item', id: poll.itemId };
-    }
-    case 'cbr':
-      return { type: 'cbr_backup', id: poll.backupId };
-    case 'dds':
-      return { type: 'dds_job', id: poll.jobId };
+/**
+ * The poll reference to store for an accepted deletion. Several CSBS items share one reference (their ids
+ * joined with commas; item ids are UUIDs); a whole CSBS checkpoint has none, since CSBS offers no status call
+ * for a checkpoint — its record stays `accepted` and the response says so.
+ */
+export function pollRefFor(poll: PollRef, target: LedgerTarget): PollRef | undefined {
+  if (poll.service === 'csbs' && target.kind === 'checkpoint') {
+    const items = target.checkpoint_items ?? [];
+    if (items.length === 0) return undefined;
+    return { ...poll, itemId: [...items].sort().join(',') };
   }
+  return poll;
 }
 
-/** One look upstream at an accepted deletion. `undefined` when the service has no way to tell. */
-export async function pollStored(
+/** One look upstream at an accepted deletion. */
+export async function pollUpstream(
   client: HuaweiRequester,
-  ref: StoredPollRef,
-  region: string,
-  projectId: string,
+  poll: PollRef,
   signal?: AbortSignal,
-): Promise<DeletionStatus | undefined> {
-  const where = { region, projectId };
-  switch (ref.type as PollType) {
-    case 'csbs_item':
-      return pollWithAdapter(client, { service: 'csbs', ...where, itemId: ref.id }, signal);
-    case 'csbs_items':
-      return pollCsbsItems(client, ref.id.split(','), where, signal);
-    case 'cbr_backup':
-      return pollWithAdapter(client, { service: 'cbr', ...where, backupId: ref.id }, signal);
-    case 'dds_job':
-      return pollWithAdapter(client, { service: 'dds', ...where, jobId: ref.id }, signal);
-    default:
-      return undefined;
+): Promise<DeletionStatus> {
+  if (poll.service === 'csbs' && poll.itemId.includes(',')) {
+    return pollCsbsItems(client, poll.itemId.split(','), poll, signal);
   }
+  return pollWithAdapter(client, poll, signal);
 }
 
 /** Several CSBS items: done when every one is gone; the first still-running item's status otherwise. */
@@ -142,7 +115,11 @@ async function pollCsbsItems(
 ): Promise<DeletionStatus> {
   let last: DeletionStatus = { state: 'done' };
   for (const itemId of itemIds) {
-    last = await pollCsbsItem(client, { service: 'csbs', ...where, itemId }, signal);
+    last = await pollCsbsItem(
+      client,
+      { service: 'csbs', region: where.region, projectId: where.projectId, itemId },
+      signal,
+    );
     if (last.state !== 'done') return { ...last, reason: `item ${itemId}: ${last.reason ?? last.state}` };
   }
   return last;

@@ -54,7 +54,7 @@ describe('executeDeletion', () => {
       status: 'accepted',
       sweep_id: 'sweep-1',
       attempts: 1,
-      poll_ref: { type: 'csbs_item', id: item.id },
+      poll_ref: { service: 'csbs', itemId: item.id },
     });
     expect(outcome.upstreamRequestId).toBeDefined();
     expect(outcome.record.upstream_request_ids).toEqual([outcome.upstreamRequestId]);
@@ -82,8 +82,8 @@ describe('executeDeletion', () => {
     const ddsOutcome = await executeDeletion(ref('dds', dds.id), { client, ledger });
     expect(cbrOutcome.kind).toBe('started');
     expect(ddsOutcome.kind).toBe('started');
-    expect(cbrOutcome.record.poll_ref).toEqual({ type: 'cbr_backup', id: cbr.id });
-    expect(ddsOutcome.record.poll_ref?.type).toBe('dds_job');
+    expect(cbrOutcome.record.poll_ref).toMatchObject({ service: 'cbr', backupId: cbr.id });
+    expect(ddsOutcome.record.poll_ref?.service).toBe('dds');
     sim.advance(60_000);
     expect((await pollAndRecord(cbrOutcome.deletionId, { client, ledger })).record.status).toBe('done');
     expect((await pollAndRecord(ddsOutcome.deletionId, { client, ledger })).record.status).toBe('done');

@@ -1,0 +1,25 @@
+/** DELETE /cbr/v3/{project_id}/backups/{backup_id} — CBR DeleteBackup (background delete upstream → 202). */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import {
+  CbrPathSchema,
+  EmptyQuerySchema,
+  requestDeletion,
+  requestedDeletionResponse,
+} from '../lib/deletions/index.ts';
+import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
+import { runtime } from '../lib/runtime.ts';
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  .use(httpMiddleware())
+  .handler(async (event) => {
+    const path = parseWith(CbrPathSchema, event.pathParameters, 'path');
+    parseWith(EmptyQuerySchema, event.queryStringParameters, 'query');
+    const deps = await runtime();
+    const result = await requestDeletion(
+      { service: 'cbr', projectId: path.project_id, backupId: path.backup_id },
+      callerIdentity(event),
+      deps,
+    );
+    return requestedDeletionResponse(result);
+  });

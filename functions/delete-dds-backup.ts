@@ -1,0 +1,25 @@
+/** DELETE /dds/v3/{project_id}/backups/{backup_id} — DDS DeleteBackup (a job upstream → 202). */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import {
+  DdsPathSchema,
+  EmptyQuerySchema,
+  requestDeletion,
+  requestedDeletionResponse,
+} from '../lib/deletions/index.ts';
+import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
+import { runtime } from '../lib/runtime.ts';
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  .use(httpMiddleware())
+  .handler(async (event) => {
+    const path = parseWith(DdsPathSchema, event.pathParameters, 'path');
+    parseWith(EmptyQuerySchema, event.queryStringParameters, 'query');
+    const deps = await runtime();
+    const result = await requestDeletion(
+      { service: 'dds', projectId: path.project_id, backupId: path.backup_id },
+      callerIdentity(event),
+      deps,
+    );
+    return requestedDeletionResponse(result);
+  });

@@ -1,0 +1,154 @@
+/**
+ * The HTTP API's business layer: a caller's deletion request (validate → allowlist → executeDeletion's
+ * begin → send → record) and the status of a deletion (refreshed from upstream while it runs). Typed inputs,
+ * injected dependencies; no API Gateway event in sight. Errors are the closed set lib/http maps to responses.
+ */
+
+import { ResourceNotFoundError, ValidationError } from '../http/errors.ts';
+import { assertProjectAllowed } from '../http/project-allowlist.ts';
+import { issuesFromZod } from '../http/validation.ts';
+import { HuaweiNotFoundError } from '../huawei/errors.ts';
+import type { CallerIdentity, DeletionRecord, DeletionTarget, LedgerService } from '../ledger/schema.ts';
+import { CSBS_PROVIDER_ID } from '../services/csbs.ts';
+import { type DeletionDeps, type ExecutedDeletion, pollAndRecord, runDeletion } from './execute.ts';
+import { type DeletionInput, DeletionInputSchema } from './schemas.ts';
+import { type DeletionView, toDeletionView } from './view.ts';
+
+export interface RequestDeletionDeps extends DeletionDeps {
+  /** The Huawei region this deployment serves (HWC_REGION). */
+  readonly region: string;
+  /** Projects this deployment may touch (HWC_PROJECT_ALLOWLIST). */
+  readonly allowlist: ReadonlySet<string>;
+}
+
+/**
+ * - `done`: deleted (now, or by an identical request within the idempotency window) → 204.
+ * - `accepted`: running upstream (or already in flight from an identical request) → 202 + Location.
+ * Already gone, busy, throttled, upstream failures: thrown as the typed Huawei errors (404/409/429/502).
+ */
+export type RequestedDeletion = {
+  readonly kind: 'done' | 'accepted';
+  readonly deletion: DeletionView;
+  readonly upstreamRequestId?: string | undefined;
+  /** True when an existing record answered and nothing was sent upstream. */
+  readonly replayed: boolean;
+};
+
+export function deletionTarget(input: DeletionInput): { service: LedgerService; target: DeletionTarget } {
+  switch (input.service) {
+    case 'csbs':
+      return {
+        service: 'csbs',
+        target: {
+          kind: 'checkpoint',
+          provider_id: CSBS_PROVIDER_ID,
+          checkpoint_id: input.checkpointId,
+          ...(input.checkpointItems === undefined
+            ? {}
+            : { checkpoint_items: [...new Set(input.checkpointItems)].sort() }),
+        },
+      };
+    case 'cbr':
+    case 'dds':
+      return { service: input.service, target: { kind: 'backup', backup_id: input.backupId } };
+    case 'dis':
+      return {
+        service: 'dis',
+        target: {
+          kind: 'dis_checkpoint',
+          stream_name: input.streamName,
+          app_name: input.appName,
+          checkpoint_type: input.checkpointType,
+          ...(input.partitionId === undefined ? {} : { partition_id: input.partitionId }),
+        },
+      };
+  }
+}
+
+/** Validates, checks the allowlist, and runs the deletion once (a retry gets the existing record back). */
+export async function requestDeletion(
+  input: DeletionInput,
+  requestedBy: CallerIdentity,
+  deps: RequestDeletionDeps,
+): Promise<RequestedDeletion> {
+  const parsed = DeletionInputSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError('path', issuesFromZod(parsed.error, 'path'));
+  assertProjectAllowed(deps.allowlist, parsed.data.projectId);
+  const { service, target } = deletionTarget(parsed.data);
+  const outcome = await runDeletion(
+    { service, region: deps.region, projectId: parsed.data.projectId, target, requestedBy },
+    deps,
+  );
+  return answer(outcome);
+}
+
+function answer(outcome: ExecutedDeletion): RequestedDeletion {
+  const base = { deletion: toDeletionView(outcome.record), upstreamRequestId: outcome.upstreamRequestId };
+  switch (outcome.kind) {
+    case 'done':
+      return { kind: 'done', ...base, replayed: false };
+    case 'started':
+      return { kind: 'accepted', ...base, replayed: false };
+    case 'gone':
+    case 'failed':
+      throw outcome.error;
+    case 'skipped':
+      return replay(outcome.record, base);
+  }
+}
+
+/** An identical request already ran: answer as it did, without calling upstream. */
+function replay(
+  record: DeletionRecord,
+  base: Omit<RequestedDeletion, 'kind' | 'replayed'>,
+): RequestedDeletion {
+  if (record.status === 'done') return { kind: 'done', ...base, replayed: true };
+  if (record.status === 'gone') {
+    throw new HuaweiNotFoundError({
+      service: record.service,
+      operation: `${record.service}.delete (recorded)`,
+      status: record.upstream_status ?? 404,
+      errorCode: record.upstream_code,
+      requestId: base.upstreamRequestId,
+    });
+  }
+  return { kind: 'accepted', ...base, replayed: true };
+}
+
+export interface DeletionState {
+  readonly deletion: DeletionView;
+  readonly upstreamRequestId?: string | undefined;
+}
+
+/**
+ * The deletion's state; while it is accepted/running, upstream is polled once and the result recorded. A
+ * failing poll (throttled, unreachable) does not fail the read: the stored state is returned with
+ * `refresh_error` so a poller keeps polling. Unknown ids and projects outside the allowlist are 404.
+ */
+export async function refreshDeletion(
+  deletionId: string,
+  deps: Omit<RequestDeletionDeps, 'region'>,
+): Promise<DeletionState> {
+  const record = await deps.ledger.get(deletionId);
+  if (record === undefined || !deps.allowlist.has(record.project_id)) {
+    throw new ResourceNotFoundError('deletion', deletionId);
+  }
+  if (record.status !== 'accepted' && record.status !== 'running') {
+    return { deletion: toDeletionView(record), upstreamRequestId: record.upstream_request_ids.at(-1) };
+  }
+  try {
+    const polled = await pollAndRecord(deletionId, deps);
+    return { deletion: toDeletionView(polled.record), upstreamRequestId: polled.upstreamRequestId };
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const current = (await deps.ledger.get(deletionId)) ?? record;
+    return {
+      deletion: {
+        ...toDeletionView(current),
+        refresh_error: { code: typeof code === 'string' ? code : 'INTERNAL' },
+      },
+      upstreamRequestId:
+        (error as { requestId?: string } | null)?.requestId ?? current.upstream_request_ids.at(-1),
+    };
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The composition root: from `config()` it builds the endpoint resolver, the auth provider (AK/SK from the
+ * environment or Secrets Manager, or an IAM token), the Huawei client and the ledger — once per container,
+ * at module level, reused by every invocation. Tests replace the whole runtime with `setRuntimeForTests`.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type Config, config, requireCredentials, requireProjectAllowlist, requireRegion } from './config.ts';
+import { createHuaweiClient, type HuaweiClient } from './huawei/client.ts';
+import {
+  type AuthProvider,
+  createAkSkAuth,
+  NO_AUTH,
+  SecretsManagerCredentialSource,
+  StaticCredentials,
+  TokenAuth,
+} from './huawei/credentials.ts';
+import { createEndpointResolver, type EndpointResolver, overrideKey } from './huawei/endpoints.ts';
+import { ConfigurationError } from './huawei/errors.ts';
+import { createLedger } from './ledger/index.ts';
+import type { Ledger } from './ledger/ledger.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  /** The Huawei region this deployment serves (HWC_REGION). */
+  readonly region: string;
+  /** HWC_PROJECT_ALLOWLIST. */
+  readonly allowlist: ReadonlySet<string>;
+  readonly client: HuaweiClient;
+  readonly ledger: Ledger;
+}
+
+/** The config's endpoint overrides back in the env-style form the resolver reads. */
+export function endpointResolverFor(cfg: Config): EndpointResolver {
+  const overrides: Record<string, string> = {};
+  for (const [service, byRegion] of Object.entries(cfg.endpointOverrides)) {
+    for (const [region, urls] of Object.entries(byRegion ?? {}))
+      overrides[overrideKey(service, region)] = urls.join(',');
+  }
+  return createEndpointResolver({ overrides, preset: cfg.endpointPreset, regionsFile: cfg.regionsFile });
+}
+
+/**
+ * The auth provider the configuration asks for. Token auth needs its own client (the token call is unsigned)
+ * and is scoped to the project when exactly one is allowed (project-scoped APIs need a project token).
+ */
+export function authProviderFor(cfg: Config, endpoints: EndpointResolver, region: string): AuthProvider {
+  const source = requireCredentials(cfg);
+  if (source.source === 'secrets-manager') {
+    if (source.mode !== 'aksk') {
+      throw new ConfigurationError(
+        'HWC_CREDENTIALS_SECRET_ARN: only AK/SK secrets are supported (HWC_AUTH_MODE=aksk)',
+      );
+    }
+    const client = new SecretsManagerClient(cfg.awsRegion === undefined ? {} : { region: cfg.awsRegion });
+    return createAkSkAuth(new SecretsManagerCredentialSource({ client, secretId: source.secretArn }));
+  }
+  if (source.mode === 'aksk') {
+    return createAkSkAuth(
+      new StaticCredentials(source.ak, source.sk.reveal(), source.securityToken?.reveal()),
+    );
+  }
+  const [onlyProject, ...others] = cfg.projectAllowlist ?? [];
+  return new TokenAuth({
+    client: createHuaweiClient({ endpoints, auth: NO_AUTH }),
+    region,
+    identity: {
+      domainName: source.domainName,
+      userName: source.userName,
+      password: source.password.reveal(),
+    },
+    projectId: others.length === 0 ? onlyProject : undefined,
+  });
+}
+
+export interface RuntimeOverrides {
+  readonly client?: HuaweiClient;
+  readonly ledger?: Ledger;
+}
+
+export async function createRuntime(cfg: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const region = requireRegion(cfg);
+  const allowlist = requireProjectAllowlist(cfg);
+  let client = overrides.client;
+  if (client === undefined) {
+    const endpoints = endpointResolverFor(cfg);
+    client = createHuaweiClient({ endpoints, auth: authProviderFor(cfg, endpoints, region) });
+  }
+  const ledger = overrides.ledger ?? (await createLedger(cfg));
+  return { config: cfg, region, allowlist, client, ledger };
+}
+
+let shared: Promise<Runtime> | undefined;
+
+/** The container's runtime, built from `config()` on first use; a failed build is retried on the next call. */
+export function runtime(): Promise<Runtime> {
+  shared ??= Promise.resolve()
+    .then(() => createRuntime(config()))
+    .catch((error: unknown) => {
+      shared = undefined;
+      throw error;
+    });
+  return shared;
+}
+
+/** Replaces the container's runtime (tests); `undefined` goes back to building it from `config()`. */
+export function setRuntimeForTests(value: Runtime | Promise<Runtime> | undefined): void {
+  shared = value === undefined ? undefined : Promise.resolve(value);
+}
