@@ -75,14 +75,17 @@ function fleet(size: number): Backup[] {
 }
 
 function runOne(size: number): void {
+  const rssStart = process.memoryUsage().rss;
   const warmup = fleet(10_000);
   plan(warmup, target as NonNullable<typeof target>, NOW);
   const backups = fleet(size);
   globalThis.gc?.();
   const rssBefore = process.memoryUsage().rss;
+  const cpuStarted = process.cpuUsage();
   const started = performance.now();
   const result = plan(backups, target as NonNullable<typeof target>, NOW);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
   const memory = process.memoryUsage();
   const peakRss = process.resourceUsage().maxRSS * 1024;
   console.log(
@@ -90,8 +93,10 @@ function runOne(size: number): void {
       size,
       resources: result.summary.resources,
       seconds,
+      cpu_seconds: (cpu.user + cpu.system) / 1e6,
       kept: result.summary.kept,
       deleted: result.summary.deleted,
+      rss_start_mb: rssStart / 1e6,
       rss_before_mb: rssBefore / 1e6,
       rss_after_mb: memory.rss / 1e6,
       heap_used_mb: memory.heapUsed / 1e6,
@@ -104,10 +109,14 @@ const sizeFlag = process.argv.indexOf('--size');
 if (sizeFlag !== -1) {
   runOne(Number(process.argv[sizeFlag + 1]));
 } else {
-  const zoneArgs = process.argv.includes('--zone') ? ['--zone'] : [];
+  const runs = [
+    ...SIZES.map((size) => ({ size, zoneArgs: [] as string[], zone: 'UTC' })),
+    // Calendar buckets in a zone with DST: informational (the target is stated for the default, UTC).
+    { size: 1_000_000, zoneArgs: ['--zone'], zone: 'Europe/Berlin' },
+  ];
   let failed = false;
   let previous: number | undefined;
-  for (const size of SIZES) {
+  for (const { size, zoneArgs, zone } of runs) {
     const child = spawnSync(
       process.execPath,
       ['--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url), '--size', String(size), ...zoneArgs],
@@ -118,15 +127,19 @@ if (sizeFlag !== -1) {
       process.exit(1);
     }
     const line = JSON.parse(child.stdout.trim().split('\n').at(-1) as string);
-    const growth = previous === undefined ? '' : ` (×${(line.seconds / previous).toFixed(1)} for ×10 input)`;
-    previous = line.seconds;
+    const growth =
+      previous === undefined || zone !== 'UTC'
+        ? ''
+        : ` (×${(line.seconds / previous).toFixed(1)} for ×10 input)`;
+    if (zone === 'UTC') previous = line.seconds;
     console.log(
-      `planner ${String(size).padStart(9)} backups / ${String(line.resources).padStart(7)} resources: ` +
-        `${line.seconds.toFixed(3)} s${growth}, peak RSS ${line.peak_rss_mb.toFixed(0)} MB ` +
-        `(before plan ${line.rss_before_mb.toFixed(0)} MB, heap after ${line.heap_used_mb.toFixed(0)} MB), ` +
-        `kept ${line.kept}, delete ${line.deleted}`,
+      `planner ${String(size).padStart(9)} backups / ${String(line.resources).padStart(7)} resources, ${zone}: ` +
+        `${line.seconds.toFixed(3)} s${growth} (CPU ${line.cpu_seconds.toFixed(3)} s); peak RSS ${line.peak_rss_mb.toFixed(0)} MB ` +
+        `(process at start ${line.rss_start_mb.toFixed(0)} MB, with input ${line.rss_before_mb.toFixed(0)} MB, ` +
+        `heap after plan ${line.heap_used_mb.toFixed(0)} MB); keep ${line.kept}, delete ${line.deleted}`,
     );
-    if (size === 1_000_000 && (line.seconds > TARGET_SECONDS || line.peak_rss_mb > TARGET_PEAK_MB)) {
+    const isTarget = size === 1_000_000 && zone === 'UTC';
+    if (isTarget && (line.seconds > TARGET_SECONDS || line.peak_rss_mb > TARGET_PEAK_MB)) {
       console.error(
         `TARGET MISSED: 1M backups must plan in ≤ ${TARGET_SECONDS} s with ≤ ${TARGET_PEAK_MB} MB peak RSS`,
       );
@@ -134,6 +147,6 @@ if (sizeFlag !== -1) {
     }
   }
   if (!failed)
-    console.log(`target met: 1M backups ≤ ${TARGET_SECONDS} s and ≤ ${TARGET_PEAK_MB} MB peak RSS`);
+    console.log(`target met: 1M backups (UTC) ≤ ${TARGET_SECONDS} s and ≤ ${TARGET_PEAK_MB} MB peak RSS`);
   process.exit(failed ? 1 : 0);
 }
