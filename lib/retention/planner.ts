@@ -306,7 +306,8 @@ export function applyKeepRules(
 ): (readonly string[] | undefined)[] {
   const walk = new KeepRuleWalk(compileRules(rules, timezone));
   walk.reset(finished, 0, finished.length, now.getTime());
-  return finished.map((backup) => walk.next(backup)?.reasons);
+  // Like the planner, the walk sees finished backups only; anything else gets no keep-rule reason.
+  return finished.map((backup) => (backup.state === 'finished' ? walk.next(backup)?.reasons : undefined));
 }
 
 /**
