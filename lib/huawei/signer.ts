@@ -38,6 +38,7 @@ for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
   UNRESERVED[char.charCodeAt(0)] = 1;
 }
 const RESERVED_BY_RFC3986 = /[!'()*]/g;
+const PLAIN_COMPONENT = /^[A-Za-z0-9\-_.~]*$/;
 /** `%XX` (upper-case hex) for every ASCII code. */
 const ASCII_ESCAPES: readonly string[] = Array.from(
   { length: 128 },
@@ -54,6 +55,7 @@ function escapeReserved(char: string): string {
  * on a lone surrogate), which leaves `!'()*` alone, so those are escaped after it.
  */
 export function percentEncode(value: string): string {
+  if (PLAIN_COMPONENT.test(value)) return value;
   let out = '';
   let from = 0;
   for (let i = 0; i < value.length; i++) {
@@ -79,18 +81,12 @@ function decodeLenient(value: string): string {
   }
 }
 
-/** True when the path is only unreserved characters and `/`, so that it is its own canonical form. */
-function isPlainPath(pathname: string): boolean {
-  for (let i = 0; i < pathname.length; i++) {
-    const code = pathname.charCodeAt(i);
-    if (code !== 47 && (code >= 128 || UNRESERVED[code] === 0)) return false;
-  }
-  return true;
-}
+/** Paths of only unreserved characters and `/` are their own canonical form. */
+const PLAIN_PATH = /^[A-Za-z0-9\-_.~/]*$/;
 
 /** Each path segment percent-encoded (after decoding what the URL already encoded), always ending in "/". */
 export function canonicalUri(pathname: string): string {
-  if (isPlainPath(pathname)) return pathname.endsWith('/') ? pathname : `${pathname}/`;
+  if (PLAIN_PATH.test(pathname)) return pathname.endsWith('/') ? pathname : `${pathname}/`;
   const decoded = pathname.includes('%') ? decodeLenient(pathname) : pathname;
   const segments = decoded.split('/');
   let out = '';
@@ -121,6 +117,84 @@ export function canonicalQuery(params: Iterable<readonly [string, string]>): str
     const [key, value] = pairs[i] as readonly [string, string];
     out += i === 0 ? percentEncode(key) : `&${percentEncode(key)}`;
     out += `=${percentEncode(value)}`;
+  }
+  return out;
+}
+
+/**
+ * A serialised query component already in canonical form, so that `percentEncode(decode(raw)) === raw`:
+ * unreserved characters and upper-case `%XX` escapes of ASCII bytes that are not themselves unreserved.
+ */
+const CANONICAL_COMPONENT =
+  /^(?:[A-Za-z0-9\-_.~]|%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF]))*$/;
+
+/** Decodes one `application/x-www-form-urlencoded` component; undefined when it is malformed. */
+function decodeFormComponent(raw: string): string | undefined {
+  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
+  try {
+    return decodeURIComponent(raw.indexOf('+') === -1 ? raw : raw.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `canonicalQuery` straight from a serialised query (`url.search`), without building URLSearchParams entries.
+ * Decodes as URLSearchParams does (components already in canonical form are kept as they are); a component
+ * decodeURIComponent rejects (bad escape, invalid UTF-8) sends the whole query back to URLSearchParams,
+ * whose lenient decoding is then the rule. Keys sort by their decoded text, then values by theirs.
+ */
+function canonicalQueryOf(url: URL): string {
+  const search = url.search;
+  if (search.length <= 1) return '';
+  const keys: string[] = []; // decoded, for ordering
+  const encodedKeys: string[] = [];
+  const rawValues: string[] = []; // as serialised; decoded only to break ties between equal keys
+  const encodedValues: string[] = [];
+  let start = 1;
+  while (start <= search.length) {
+    let end = search.indexOf('&', start);
+    if (end === -1) end = search.length;
+    if (end > start) {
+      const eq = search.indexOf('=', start);
+      const hasValue = eq !== -1 && eq < end;
+      const rawKey = search.slice(start, hasValue ? eq : end);
+      const rawValue = hasValue ? search.slice(eq + 1, end) : '';
+      const key = decodeFormComponent(rawKey);
+      if (key === undefined) return canonicalQuery(url.searchParams);
+      let encodedValue: string;
+      if (CANONICAL_COMPONENT.test(rawValue)) encodedValue = rawValue;
+      else {
+        const value = decodeFormComponent(rawValue);
+        if (value === undefined) return canonicalQuery(url.searchParams);
+        encodedValue = percentEncode(value);
+      }
+      let j = keys.length - 1;
+      while (j >= 0) {
+        const k = keys[j] as string;
+        if (k < key) break;
+        if (k === key) {
+          const here = decodeFormComponent(rawValues[j] as string) as string;
+          const value = decodeFormComponent(rawValue) as string;
+          if (here <= value) break;
+        }
+        keys[j + 1] = k;
+        encodedKeys[j + 1] = encodedKeys[j] as string;
+        rawValues[j + 1] = rawValues[j] as string;
+        encodedValues[j + 1] = encodedValues[j] as string;
+        j--;
+      }
+      keys[j + 1] = key;
+      encodedKeys[j + 1] = percentEncode(key);
+      rawValues[j + 1] = rawValue;
+      encodedValues[j + 1] = encodedValue;
+    }
+    start = end + 1;
+  }
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += '&';
+    out += `${encodedKeys[i] as string}=${encodedValues[i] as string}`;
   }
   return out;
 }
@@ -194,16 +268,22 @@ export interface CanonicalRequestParts {
 function joinCanonicalRequest(
   method: string,
   pathname: string,
-  query: Iterable<readonly [string, string]>,
+  query: string,
   headers: CanonicalHeaders,
   payloadHashHex: string,
 ): string {
-  return `${method.toUpperCase()}\n${canonicalUri(pathname)}\n${canonicalQuery(query)}\n${headers.canonical}\n${headers.signedNames}\n${payloadHashHex}`;
+  return `${method.toUpperCase()}\n${canonicalUri(pathname)}\n${query}\n${headers.canonical}\n${headers.signedNames}\n${payloadHashHex}`;
 }
 
 export function canonicalRequest(parts: CanonicalRequestParts): { text: string; signedNames: string } {
   const headers = canonicalHeaders(parts.headers);
-  const text = joinCanonicalRequest(parts.method, parts.pathname, parts.query, headers, parts.payloadHash);
+  const text = joinCanonicalRequest(
+    parts.method,
+    parts.pathname,
+    canonicalQuery(parts.query),
+    headers,
+    parts.payloadHash,
+  );
   return { text, signedNames: headers.signedNames };
 }
 
@@ -284,7 +364,7 @@ export function sign(request: SignableRequest, credentials: AkSkCredentials, now
   const text = joinCanonicalRequest(
     request.method,
     url.pathname,
-    url.search === '' ? [] : url.searchParams,
+    canonicalQueryOf(url),
     signed,
     contentSha256 ?? bodyHash(request.body),
   );
