@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy, PolicyError, parsePolicy, resolveTargets } from '../../lib/retention/policy.ts';
 
@@ -189,5 +190,15 @@ describe('parsePolicy', () => {
   it('requires version 1 and at least one target', () => {
     const error = policyError(() => parsePolicy({ version: 2, targets: [] }));
     expect(error.issues.map((issue) => issue.path).sort()).toEqual(['targets', 'version']);
+  });
+});
+
+describe('the documented example policy (docs/retention.md)', () => {
+  it('is a valid policy', () => {
+    const doc = readFileSync(new URL('../../docs/retention.md', import.meta.url), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const policy = loadPolicy(example as string, 'docs/retention.md');
+    expect(resolveTargets(policy)[0]?.keep?.within_yearly?.text).toBe('10y');
   });
 });
