@@ -160,10 +160,11 @@ function canonicalQueryOf(url: URL): string {
       const hasValue = eq !== -1 && eq < end;
       const rawKey = search.slice(start, hasValue ? eq : end);
       const rawValue = hasValue ? search.slice(eq + 1, end) : '';
-      const key = decodeFormComponent(rawKey);
+      const plainKey = PLAIN_COMPONENT.test(rawKey);
+      const key = plainKey ? rawKey : decodeFormComponent(rawKey);
       if (key === undefined) return canonicalQuery(url.searchParams);
       let encodedValue: string;
-      if (CANONICAL_COMPONENT.test(rawValue)) encodedValue = rawValue;
+      if (PLAIN_COMPONENT.test(rawValue) || CANONICAL_COMPONENT.test(rawValue)) encodedValue = rawValue;
       else {
         const value = decodeFormComponent(rawValue);
         if (value === undefined) return canonicalQuery(url.searchParams);
@@ -185,7 +186,7 @@ function canonicalQueryOf(url: URL): string {
         j--;
       }
       keys[j + 1] = key;
-      encodedKeys[j + 1] = percentEncode(key);
+      encodedKeys[j + 1] = plainKey ? rawKey : percentEncode(key);
       rawValues[j + 1] = rawValue;
       encodedValues[j + 1] = encodedValue;
     }
@@ -204,19 +205,6 @@ export interface CanonicalHeaders {
   readonly canonical: string;
   /** The `;`-joined lower-case names. */
   readonly signedNames: string;
-}
-
-/** Sorts (lower-case name, value) entries in place by name; insertion sort, as header sets are small. */
-function sortByName(entries: [string, string][]): void {
-  for (let i = 1; i < entries.length; i++) {
-    const entry = entries[i] as [string, string];
-    let j = i - 1;
-    while (j >= 0 && (entries[j] as [string, string])[0] > entry[0]) {
-      entries[j + 1] = entries[j] as [string, string];
-      j--;
-    }
-    entries[j + 1] = entry;
-  }
 }
 
 function joinHeaders(entries: readonly [string, string][]): CanonicalHeaders {
@@ -326,39 +314,60 @@ export function authorizationHeader(ak: string, signedNames: string, signatureHe
   return `${SIGNING_ALGORITHM} Access=${ak}, SignedHeaders=${signedNames}, Signature=${signatureHex}`;
 }
 
+/** Inserts a header into name-sorted parallel arrays, after any equal name (a stable insertion sort). */
+function insertHeader(names: string[], values: string[], name: string, value: string): void {
+  let j = names.length - 1;
+  while (j >= 0 && (names[j] as string) > name) {
+    names[j + 1] = names[j] as string;
+    values[j + 1] = values[j] as string;
+    j--;
+  }
+  names[j + 1] = name;
+  values[j + 1] = value;
+}
+
 /**
  * Signs a request. The signed headers are the request's headers plus `host` (from the URL, unless given),
  * `X-Sdk-Date` (from `now`, unless given) and `X-Security-Token` for temporary credentials.
  * Returns the headers to add to the request.
  */
 export function sign(request: SignableRequest, credentials: AkSkCredentials, now: Date): SignedHeaders {
-  // One pass over the caller's headers: lower-case names for the canonical form, and the three that matter.
-  const entries: [string, string][] = [];
+  // One pass over the caller's headers into parallel arrays kept sorted by lower-case name (insertion: header
+  // sets are small), noting the three that matter.
+  const names: string[] = [];
+  const values: string[] = [];
   let hasHost = false;
   let sdkDate: string | undefined;
   let contentSha256: string | undefined;
   const headers = request.headers;
-  for (const name of Object.keys(headers)) {
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
     const lower = name.toLowerCase();
     const value = headers[name] as string;
     if (lower === 'host') hasHost = true;
     else if (lower === 'x-sdk-date') sdkDate = value;
     else if (lower === 'x-sdk-content-sha256') contentSha256 = value;
-    entries.push([lower, value]);
+    insertHeader(names, values, lower, value);
   }
-  if (!hasHost) entries.push(['host', request.url.host]);
+  if (!hasHost) insertHeader(names, values, 'host', request.url.host);
   if (sdkDate === undefined) {
     sdkDate = formatSdkDate(now);
-    entries.push(['x-sdk-date', sdkDate]);
+    insertHeader(names, values, 'x-sdk-date', sdkDate);
   }
   const token = credentials.securityToken;
   if (token) {
-    const given = entries.findIndex((entry) => entry[0] === 'x-security-token');
-    if (given === -1) entries.push(['x-security-token', token]);
-    else entries[given] = ['x-security-token', token];
+    const given = names.indexOf('x-security-token');
+    if (given === -1) insertHeader(names, values, 'x-security-token', token);
+    else values[given] = token;
   }
-  sortByName(entries);
-  const signed = joinHeaders(entries);
+  let canonical = '';
+  let signedNames = '';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    canonical += `${name}:${(values[i] as string).trim()}\n`;
+    signedNames += i === 0 ? name : `;${name}`;
+  }
+  const signed: CanonicalHeaders = { canonical, signedNames };
 
   const url = request.url;
   const text = joinCanonicalRequest(
