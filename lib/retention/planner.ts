@@ -91,6 +91,16 @@ interface CompiledRules {
 const IN_PROGRESS_REASON: readonly string[] = Object.freeze(['in progress']);
 const DELETING_REASON: readonly string[] = Object.freeze(['deleting']);
 const MIN_KEEP_REASON: readonly string[] = Object.freeze(['min_keep']);
+const REPEAT_REASON: readonly string[] = Object.freeze(['listed twice; decided once']);
+
+/**
+ * A listing that returns the same backup twice (a page boundary shifting under a paginated list) must not make
+ * it count twice — twice toward min_keep would let a real backup go. Sorting puts such repeats (same id, same
+ * time) next to each other; the first is decided, the repeat is kept and ignored by every rule.
+ */
+function isRepeat(sorted: readonly Backup[], start: number, index: number): boolean {
+  return index > start && (sorted[index - 1] as Backup).id === (sorted[index] as Backup).id;
+}
 const compiledCache = new WeakMap<RetentionRules, Map<string, CompiledRules>>();
 
 function compileRules(rules: RetentionRules, timezone: string): CompiledRules {
@@ -342,7 +352,7 @@ class KeepRuleWalk {
     let finished = 0;
     for (let index = start; index < end; index += 1) {
       const backup = backups[index] as Backup;
-      if (backup.state !== 'finished') continue;
+      if (backup.state !== 'finished' || isRepeat(backups, start, index)) continue;
       finished += 1;
       if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
     }
@@ -470,6 +480,10 @@ function decideRange(
   let isNewestFinished = true;
   for (let index = start; index < end; index += 1) {
     const backup = sorted[index] as Backup;
+    if (isRepeat(sorted, start, index)) {
+      out[index] = decision(backup, key, 'keep', REPEAT_REASON);
+      continue;
+    }
     if (backup.state !== 'finished') {
       out[index] = decideUnfinished(backup, key, rules, failedThreshold);
       continue;

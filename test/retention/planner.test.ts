@@ -7,6 +7,7 @@ import {
   type RetentionRules,
 } from '../../lib/retention/planner.ts';
 import { parsePolicy, resolveTargets } from '../../lib/retention/policy.ts';
+import type { Backup } from '../../lib/services/backup.ts';
 import { backupsAt, makeBackup } from './factories.ts';
 
 const NOW = new Date('2026-11-27T00:00:00Z');
@@ -258,5 +259,18 @@ describe('plan', () => {
     const backups = backupsAt(['2026-11-20T23:30:00Z']);
     const [resolved] = resolveTargets(policy);
     expect(plan(backups, resolved as PlanTarget, NOW).decisions[0]?.reasons[0]).toBe('daily 2026-11-21');
+  });
+});
+
+describe('a listing that repeats a backup', () => {
+  it('decides it once and does not count the repeat toward min_keep', () => {
+    const [newest, older] = backupsAt(['2026-11-26T00:00:00Z', '2026-01-01T00:00:00Z']) as [Backup, Backup];
+    const repeat = { ...newest };
+    const decisions = planResource([newest, older, repeat], rules({ max_age: '30d', min_keep: 2 }), NOW);
+    expect(decisions.map((d) => `${d.backup_id}:${d.action}:${d.reasons.join('|')}`)).toEqual([
+      'b000:keep:newest finished',
+      'b000:keep:listed twice; decided once',
+      'b001:keep:min_keep',
+    ]);
   });
 });
