@@ -1,0 +1,238 @@
+/**
+ * The sweep's first half: list every target (all pages, all projects and regions), plan each target, veto
+ * deletions another target keeps, and apply the circuit breaker. Pure of side effects apart from the listing
+ * calls; nothing here deletes or writes.
+ */
+import { z } from 'zod';
+import { plannedDeletionId, plannedTarget } from '../deletions/execute.ts';
+import type { PlannedItem } from '../ledger/schema.ts';
+import { type Decision, plan } from '../retention/planner.ts';
+import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
+import { type Backup, type BackupService, BackupServiceSchema, resourceKey } from '../services/backup.ts';
+import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
+import type { Refusal } from './report.ts';
+
+/** Refuse a target whose plan deletes more than this share of its candidates, unless it sets its own. */
+export const DEFAULT_MAX_DELETE_SHARE = 0.5;
+
+/** Per target, what the plan says (stored in the ledger as the sweep's summary). */
+export const PlannedTargetSchema = z.object({
+  name: z.string(),
+  service: BackupServiceSchema,
+  listed: z.int().nonnegative(),
+  kept: z.int().nonnegative(),
+  /** Deletions after the veto: what the sweep will delete. */
+  planned: z.int().nonnegative(),
+  kept_by_other_target: z.int().nonnegative(),
+  /** Finished and failed backups: the breaker's denominator. */
+  candidates: z.int().nonnegative(),
+  delete_share: z.number().min(0).max(1),
+  max_delete_share: z.number().min(0).max(1),
+  planned_bytes: z.number().nonnegative(),
+});
+export type PlannedTarget = z.infer<typeof PlannedTargetSchema>;
+
+export const SweepSummarySchema = z.object({
+  version: z.literal(1),
+  generated_at: z.iso.datetime(),
+  targets: z.array(PlannedTargetSchema),
+});
+export type SweepSummary = z.infer<typeof SweepSummarySchema>;
+
+export interface SweepPlan {
+  readonly summary: SweepSummary;
+  /** The deletions, one per backup, deduplicated by deletion id; each `reason` starts with `<target>: `. */
+  readonly items: PlannedItem[];
+  /** Targets over their breaker: when non-empty the sweep must not start. */
+  readonly refusals: Refusal[];
+}
+
+export type ListingProgress =
+  | { readonly phase: 'listing'; readonly key: string; readonly listed: number }
+  | { readonly phase: 'listed'; readonly key: string; readonly listed: number; readonly total: number };
+
+export interface PlanSweepDeps {
+  readonly client: HuaweiRequester;
+  readonly adapters: Readonly<Record<BackupService, BackupServiceAdapter>>;
+  readonly signal?: AbortSignal | undefined;
+  /** Listings run this many (service, region, project) at once. Default 4. */
+  readonly listConcurrency?: number | undefined;
+  readonly pageSize?: number | undefined;
+  readonly onProgress?: ((progress: ListingProgress) => void) | undefined;
+}
+
+export interface PlanSweepInput {
+  readonly policy: Policy;
+  readonly now: Date;
+  /** Only these targets delete (every target's keeps still veto). Default: all. */
+  readonly targets?: readonly string[] | undefined;
+  readonly defaultMaxDeleteShare?: number | undefined;
+}
+
+export class UnknownTargetError extends Error {
+  override name = 'UnknownTargetError';
+  readonly code = 'UNKNOWN_TARGET';
+  constructor(readonly targets: readonly string[]) {
+    super(`unknown target(s): ${targets.join(', ')}`);
+  }
+}
+
+const PROGRESS_EVERY = 1000;
+
+function listingKey(service: BackupService, region: string, projectId: string): string {
+  return `${service}/${region}/${projectId}`;
+}
+
+function combos(target: ResolvedTarget): string[] {
+  return target.regions.flatMap((region) =>
+    target.projects.map((projectId) => listingKey(target.service, region, projectId)),
+  );
+}
+
+/** Lists every (service, region, project) once, even when several targets cover it. */
+async function listAll(keys: readonly string[], deps: PlanSweepDeps): Promise<Map<string, Backup[]>> {
+  const listings = new Map<string, Backup[]>();
+  const queue = [...keys];
+  let total = 0;
+  const worker = async () => {
+    for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+      const [service, region, projectId] = key.split('/') as [BackupService, string, string];
+      const backups: Backup[] = [];
+      const target = {
+        region,
+        projectId,
+        ...(deps.pageSize === undefined ? {} : { pageSize: deps.pageSize }),
+      };
+      for await (const backup of deps.adapters[service].listBackups(deps.client, target, deps.signal)) {
+        backups.push(backup);
+        if (backups.length % PROGRESS_EVERY === 0)
+          deps.onProgress?.({ phase: 'listing', key, listed: backups.length });
+      }
+      listings.set(key, backups);
+      total += backups.length;
+      deps.onProgress?.({ phase: 'listed', key, listed: backups.length, total });
+    }
+  };
+  const workers = Math.max(1, Math.min(deps.listConcurrency ?? 4, keys.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return listings;
+}
+
+const decisionKey = (resource: string, backupId: string) => `${resource}#${backupId}`;
+
+/** The target an item belongs to: its reason starts with `<name>: ` (the longest matching name wins). */
+export function targetOfItem(
+  item: Pick<PlannedItem, 'reason'>,
+  names: readonly string[],
+): string | undefined {
+  let best: string | undefined;
+  for (const name of names) {
+    if (item.reason?.startsWith(`${name}: `) && (best === undefined || name.length > best.length))
+      best = name;
+  }
+  return best;
+}
+
+/** Lists, plans every target, vetoes deletions any target keeps, and checks each target's breaker. */
+export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Promise<SweepPlan> {
+  const all = resolveTargets(input.policy);
+  const names = new Set(all.map((target) => target.name));
+  const unknown = (input.targets ?? []).filter((name) => !names.has(name));
+  if (unknown.length > 0) throw new UnknownTargetError(unknown);
+  const selected = new Set(input.targets ?? all.map((target) => target.name));
+  const keys = [
+    ...new Set(all.filter((target) => selected.has(target.name)).flatMap((target) => combos(target))),
+  ];
+  const listings = await listAll(keys, deps);
+
+  // Every target is planned over what was listed (a resource's backups always come from one listing, so a
+  // partial view still gives exact decisions for the resources it has); its keeps veto other targets' deletes.
+  const planned = all.map((target) => {
+    const backups = combos(target).flatMap((key) => listings.get(key) ?? []);
+    return { target, backups, result: plan(backups, target, input.now, target.timezone) };
+  });
+  const keptAnywhere = new Set<string>();
+  for (const { result } of planned) {
+    for (const decision of result.decisions) {
+      if (decision.action === 'keep')
+        keptAnywhere.add(decisionKey(decision.resource_key, decision.backup_id));
+    }
+  }
+
+  const items: PlannedItem[] = [];
+  const seen = new Set<string>();
+  const targets: PlannedTarget[] = [];
+  const refusals: Refusal[] = [];
+  for (const { target, backups, result } of planned) {
+    if (!selected.has(target.name)) continue;
+    const byKey = new Map<string, Backup>();
+    for (const backup of backups) byKey.set(decisionKey(resourceKey(backup), backup.id), backup);
+    let deletes = 0;
+    let vetoed = 0;
+    let bytes = 0;
+    let candidates = 0;
+    for (const decision of result.decisions as Decision[]) {
+      const key = decisionKey(decision.resource_key, decision.backup_id);
+      const backup = byKey.get(key);
+      if (backup === undefined) continue;
+      if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
+      if (decision.action !== 'delete') continue;
+      if (keptAnywhere.has(key)) {
+        vetoed += 1;
+        continue;
+      }
+      const ref = {
+        service: backup.service,
+        region: backup.region,
+        projectId: backup.project_id,
+        deleteId: backup.delete_id,
+        itemId: backup.id,
+      };
+      const deletionId = plannedDeletionId(ref);
+      if (seen.has(deletionId)) continue;
+      seen.add(deletionId);
+      deletes += 1;
+      bytes += backup.size_bytes ?? 0;
+      items.push({
+        deletion_id: deletionId,
+        service: backup.service,
+        region: backup.region,
+        project_id: backup.project_id,
+        target: plannedTarget(ref),
+        resource_id: backup.resource_id,
+        backup_created_at: Math.max(0, backup.created_at),
+        ...(backup.size_bytes === undefined ? {} : { size_bytes: backup.size_bytes }),
+        reason: `${target.name}: ${decision.reasons.join(', ')}`,
+      });
+    }
+    const { summary } = result;
+    const limit = target.max_delete_share ?? input.defaultMaxDeleteShare ?? DEFAULT_MAX_DELETE_SHARE;
+    const entry: PlannedTarget = {
+      name: target.name,
+      service: target.service,
+      listed: backups.length,
+      kept: summary.kept + vetoed,
+      planned: deletes,
+      kept_by_other_target: vetoed,
+      candidates,
+      delete_share: summary.delete_share,
+      max_delete_share: limit,
+      planned_bytes: bytes,
+    };
+    targets.push(entry);
+    if (summary.delete_share > limit) {
+      refusals.push({
+        target: target.name,
+        delete_share: summary.delete_share,
+        max_delete_share: limit,
+        planned: summary.deleted,
+        candidates,
+      });
+    }
+  }
+  return {
+    summary: { version: 1, generated_at: input.now.toISOString(), targets },
+    items,
+    refusals,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The sweep report: what one sweep listed, kept, planned and did, per target and in total. It is logged as one
+ * structured line, returned (the body of `POST /sweeps`) and stored with `ledger.finishSweep`.
+ */
+import { z } from 'zod';
+import { BackupServiceSchema } from '../services/backup.ts';
+
+/** How one planned deletion ended in this run. `pending`: not finished (the run was aborted); a rerun resumes it. */
+export const ItemStatusSchema = z.enum(['deleted', 'already_gone', 'failed', 'skipped', 'pending']);
+export type ItemStatus = z.infer<typeof ItemStatusSchema>;
+
+export const ItemOutcomeSchema = z.object({
+  deletion_id: z.string(),
+  status: ItemStatusSchema,
+  /** Stable code for failed and skipped items (e.g. BUSY, TRACKING_TIMEOUT, IN_FLIGHT_ELSEWHERE). */
+  code: z.string().optional(),
+  reason: z.string().optional(),
+  size_bytes: z.number().nonnegative().optional(),
+});
+export type ItemOutcome = z.infer<typeof ItemOutcomeSchema>;
+
+const Count = z.int().nonnegative();
+
+export const SweepCountsSchema = z.object({
+  listed: Count,
+  kept: Count,
+  planned: Count,
+  deleted: Count,
+  already_gone: Count,
+  failed: Count,
+  skipped: Count,
+  /** Planned and not finished (aborted run): a rerun with the same sweep id resumes them. */
+  pending: Count,
+  /** Failures and skips by code. */
+  failure_codes: z.record(z.string(), Count),
+  skip_codes: z.record(z.string(), Count),
+  /** Sum of the sizes of deleted backups, where the service reports sizes. */
+  bytes_reclaimed: z.number().nonnegative(),
+});
+export type SweepCounts = z.infer<typeof SweepCountsSchema>;
+
+export const TargetReportSchema = SweepCountsSchema.extend({
+  name: z.string(),
+  service: BackupServiceSchema,
+  /** Deletions another target's keep rules vetoed (counted in `kept`). */
+  kept_by_other_target: Count,
+  delete_share: z.number().min(0).max(1),
+  max_delete_share: z.number().min(0).max(1),
+  /** From the start of the sweep until this target's last item finished. */
+  duration_ms: z.number().nonnegative(),
+});
+export type TargetReport = z.infer<typeof TargetReportSchema>;
+
+export const RefusalSchema = z.object({
+  target: z.string(),
+  delete_share: z.number(),
+  max_delete_share: z.number(),
+  planned: Count,
+  candidates: Count,
+});
+export type Refusal = z.infer<typeof RefusalSchema>;
+
+export const SweepReportSchema = z.object({
+  sweep_id: z.string(),
+  /**
+   * completed: every planned item ended deleted/already gone; completed_with_failures: some failed or were
+   * skipped; refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
+   * aborted: stopped early, a rerun with the same sweep id resumes.
+   */
+  status: z.enum(['completed', 'completed_with_failures', 'refused', 'aborted']),
+  dry_run: z.boolean(),
+  /** The plan came from the ledger (a rerun of an existing sweep id), not from a fresh listing. */
+  resumed: z.boolean(),
+  mode: z.literal('inline'),
+  started_at: z.iso.datetime(),
+  finished_at: z.iso.datetime(),
+  duration_ms: z.number().nonnegative(),
+  totals: SweepCountsSchema,
+  targets: z.array(TargetReportSchema),
+  refused: z.array(RefusalSchema).optional(),
+});
+export type SweepReport = z.infer<typeof SweepReportSchema>;
+
+export function emptyCounts(): SweepCounts {
+  return {
+    listed: 0,
+    kept: 0,
+    planned: 0,
+    deleted: 0,
+    already_gone: 0,
+    failed: 0,
+    skipped: 0,
+    pending: 0,
+    failure_codes: {},
+    skip_codes: {},
+    bytes_reclaimed: 0,
+  };
+}
+
+/** Adds one item's outcome to the counts (planned is counted from the plan, not here). */
+export function countOutcome(counts: SweepCounts, outcome: ItemOutcome): void {
+  counts[outcome.status] += 1;
+  const code = outcome.code ?? 'UNKNOWN';
+  if (outcome.status === 'failed') counts.failure_codes[code] = (counts.failure_codes[code] ?? 0) + 1;
+  if (outcome.status === 'skipped') counts.skip_codes[code] = (counts.skip_codes[code] ?? 0) + 1;
+  if (outcome.status === 'deleted' && outcome.size_bytes !== undefined)
+    counts.bytes_reclaimed += outcome.size_bytes;
+}
+
+/** Sums target counts into sweep totals. */
+export function sumCounts(parts: readonly SweepCounts[]): SweepCounts {
+  const total = emptyCounts();
+  for (const part of parts) {
+    for (const key of [
+      'listed',
+      'kept',
+      'planned',
+      'deleted',
+      'already_gone',
+      'failed',
+      'skipped',
+      'pending',
+      'bytes_reclaimed',
+    ] as const) {
+      total[key] += part[key];
+    }
+    for (const [code, n] of Object.entries(part.failure_codes))
+      total.failure_codes[code] = (total.failure_codes[code] ?? 0) + n;
+    for (const [code, n] of Object.entries(part.skip_codes))
+      total.skip_codes[code] = (total.skip_codes[code] ?? 0) + n;
+  }
+  return total;
+}
+
+export function statusOf(totals: SweepCounts, aborted: boolean): SweepReport['status'] {
+  if (aborted || totals.pending > 0) return 'aborted';
+  return totals.failed > 0 || totals.skipped > 0 ? 'completed_with_failures' : 'completed';
+}

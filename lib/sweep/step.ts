@@ -1,0 +1,432 @@
+/**
+ * The per-item steps of a sweep — one code path, two transports. Inline mode runs them in lanes inside one
+ * invocation (lib/sweep/inline.ts); queued mode runs one step per SQS message and turns a `track`/`retry`
+ * result into a delayed message instead of a sleep. A step never sleeps: it says what should happen next.
+ *
+ *   processPlannedDeletion({sweep_id, deletion_id, attempt}) → finished | track | retry | throttled
+ *   pollPlannedDeletion({sweep_id, deletion_id, tracking})   → finished | track | throttled
+ *
+ * Safety: the item comes from the ledger's plan (a message can only name a deletion id, never a backup), the
+ * existing ledger record is read first (finished → nothing sent; in flight → tracked, not resent), and the
+ * DELETE itself goes through `executeDeletion`, whose conditional ledger writes let only one caller send.
+ */
+import { z } from 'zod';
+import {
+  abandonDeletion,
+  type DeletionDeps,
+  type ExecutedDeletion,
+  type PlannedDeletionRef,
+  plannedDeletionId,
+  pollAndRecord,
+} from '../deletions/execute.ts';
+import { HuaweiThrottledError } from '../huawei/errors.ts';
+import { LedgerConflictError, LedgerNotFoundError } from '../ledger/errors.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { CallerIdentity, DeletionRecord, PlannedItem } from '../ledger/schema.ts';
+import type { BackupService } from '../services/backup.ts';
+import type { BackupServiceAdapter, HuaweiRequester, PollRef } from '../services/index.ts';
+import { nextDelay } from './backoff.ts';
+import type { ItemOutcome } from './report.ts';
+import {
+  decideAfterPoll,
+  type PollAttempt,
+  startTracking,
+  type TrackingPolicy,
+  type TrackingState,
+  TrackingStateSchema,
+} from './tracker.ts';
+
+/** A queued "delete this planned item" message (and the inline driver's unit of work). */
+export const PlannedDeletionTaskSchema = z.strictObject({
+  sweep_id: z.string().min(1),
+  deletion_id: z.string().min(1),
+  /** Earlier attempts that ended in a retryable failure (busy, 5xx, network). */
+  attempt: z.int().nonnegative().default(0),
+});
+export type PlannedDeletionTask = z.input<typeof PlannedDeletionTaskSchema>;
+
+/** A queued "poll this accepted deletion" message. */
+export const TrackDeletionTaskSchema = z.strictObject({
+  sweep_id: z.string().min(1),
+  deletion_id: z.string().min(1),
+  tracking: TrackingStateSchema,
+});
+export type TrackDeletionTask = z.infer<typeof TrackDeletionTaskSchema>;
+
+/**
+ * What to do next with an item:
+ * - finished: its outcome for the report;
+ * - track: accepted upstream; poll (pollPlannedDeletion) after `delayMs` with `tracking`;
+ * - retry: run processPlannedDeletion again after `delayMs` with `attempt` (busy, 5xx, network);
+ * - throttled: the (service, project) lane is throttled; slow the lane and run the same step again
+ *   (with `tracking` when it was a poll). Throttling never fails an item by itself.
+ */
+export type StepResult =
+  | { readonly kind: 'finished'; readonly outcome: ItemOutcome }
+  | { readonly kind: 'track'; readonly delayMs: number; readonly tracking: TrackingState }
+  | { readonly kind: 'retry'; readonly delayMs: number; readonly attempt: number; readonly code: string }
+  | {
+      readonly kind: 'throttled';
+      readonly retryAfterMs?: number | undefined;
+      readonly tracking?: TrackingState | undefined;
+    };
+
+export interface ItemRetryPolicy {
+  /** Attempts of one item (busy/5xx/network) before it is reported failed. Default 8. */
+  readonly maxAttempts?: number;
+  /** Wait before retrying a busy item (CSBS.2003: a backup of the resource is executing). Default 30 s. */
+  readonly busyDelayMs?: number;
+  /** Backoff for 5xx/network: full jitter below min(capMs, baseMs·2^attempt). Defaults 1 s, 60 s. */
+  readonly baseMs?: number;
+  readonly capMs?: number;
+  readonly random?: () => number;
+}
+
+export type ExecuteDeletion = (ref: PlannedDeletionRef, deps: DeletionDeps) => Promise<ExecutedDeletion>;
+
+/** The planned item of a deletion id in this sweep's ledger plan (undefined: not planned). */
+export type PlanLookup = (deletionId: string) => PlannedItem | undefined | Promise<PlannedItem | undefined>;
+
+export interface StepDeps {
+  readonly client: HuaweiRequester;
+  readonly ledger: Ledger;
+  readonly adapters: Readonly<Record<BackupService, BackupServiceAdapter>>;
+  /** lib/deletions' executeDeletion (injected so tests can crash a run between deletions). */
+  readonly executeDeletion: ExecuteDeletion;
+  readonly now: () => number;
+  readonly requestedBy: CallerIdentity;
+  readonly tracking?: TrackingPolicy | undefined;
+  readonly retry?: ItemRetryPolicy | undefined;
+  /**
+   * A `requested`/`sent` record untouched this long was left by a crash (no request of ours can still be in
+   * flight: longer than the client's total retry budget). Younger ones belong to a live caller. Default 10 min.
+   */
+  readonly staleAfterMs?: number | undefined;
+  /** Aborts polls only: a DELETE once started is allowed to finish, so its outcome is always recorded. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export const DEFAULT_STALE_AFTER_MS = 10 * 60_000;
+const DEFAULT_RETRY = { maxAttempts: 8, busyDelayMs: 30_000, baseMs: 1_000, capMs: 60_000 } as const;
+
+/** Statuses whose upstream DELETE is underway: a stale `sent` record in these is tracked, not resent. */
+const DELETING_STATUSES = /\bstatus (deleting|waiting_delete|deleted|DISABLED)\b/;
+
+function finished(
+  item: Pick<PlannedItem, 'deletion_id'>,
+  outcome: Omit<ItemOutcome, 'deletion_id'>,
+): StepResult {
+  return { kind: 'finished', outcome: { deletion_id: item.deletion_id, ...outcome } };
+}
+
+function refOf(
+  item: PlannedItem,
+  sweepId: string,
+  requestedBy: CallerIdentity,
+): PlannedDeletionRef | undefined {
+  if (item.service === 'dis') return undefined;
+  const target = item.target;
+  let deleteId: string;
+  let itemId: string;
+  if (target.kind === 'checkpoint' && target.checkpoint_items?.length === 1) {
+    deleteId = target.checkpoint_id;
+    itemId = target.checkpoint_items[0] as string;
+  } else if (target.kind === 'backup') {
+    deleteId = target.backup_id;
+    itemId = target.backup_id;
+  } else return undefined;
+  return {
+    service: item.service,
+    region: item.region,
+    projectId: item.project_id,
+    deleteId,
+    itemId,
+    sweepId,
+    requestedBy,
+    sizeBytes: item.size_bytes,
+  };
+}
+
+/** The service's own poll reference for a planned item (to ask upstream about a stale `sent` record). */
+function itemPollRef(ref: PlannedDeletionRef): PollRef | undefined {
+  const where = { region: ref.region, projectId: ref.projectId };
+  if (ref.service === 'csbs') return { service: 'csbs', ...where, itemId: ref.itemId };
+  if (ref.service === 'cbr') return { service: 'cbr', ...where, backupId: ref.itemId };
+  return undefined;
+}
+
+function trackingFrom(record: DeletionRecord): TrackingState {
+  const accepted = record.history.find((entry) => entry.status === 'accepted' || entry.status === 'running');
+  return startTracking(accepted?.at ?? record.updated_at);
+}
+
+/** The outcome of a record that is already final (done/gone/failed). */
+function outcomeOfFinal(item: PlannedItem, record: DeletionRecord, sweepId: string): StepResult | undefined {
+  const size = item.size_bytes === undefined ? {} : { size_bytes: item.size_bytes };
+  if (record.status === 'done') {
+    return record.sweep_id === sweepId
+      ? finished(item, { status: 'deleted', ...size })
+      : finished(item, { status: 'already_gone', code: 'DELETED_ELSEWHERE' });
+  }
+  if (record.status === 'gone') {
+    return finished(item, { status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' });
+  }
+  if (record.status === 'failed') {
+    return finished(item, {
+      status: 'failed',
+      code: record.error?.code ?? 'FAILED',
+      ...(record.error?.message ? { reason: record.error.message } : {}),
+    });
+  }
+  return undefined;
+}
+
+function retryPolicy(deps: StepDeps) {
+  return { ...DEFAULT_RETRY, ...deps.retry };
+}
+
+/** A retryable failure: retry later (busy waits its own delay), or fail once the attempts are spent. */
+function retryOrFail(
+  item: PlannedItem,
+  attempt: number,
+  code: string,
+  message: string,
+  deps: StepDeps,
+): StepResult {
+  const policy = retryPolicy(deps);
+  const next = attempt + 1;
+  if (next >= policy.maxAttempts) {
+    return finished(item, { status: 'failed', code, reason: `${message} (after ${next} attempts)` });
+  }
+  const delayMs =
+    code === 'BUSY'
+      ? policy.busyDelayMs
+      : nextDelay(Math.min(attempt, 30), {
+          baseMs: policy.baseMs,
+          capMs: policy.capMs,
+          ...(policy.random ? { random: policy.random } : {}),
+        });
+  return { kind: 'retry', delayMs, attempt: next, code };
+}
+
+/**
+ * One planned deletion: check the plan and the ledger, then (if nothing is in flight or finished) send the
+ * DELETE through executeDeletion. Upstream errors never throw; ledger errors and bugs do.
+ */
+export async function processPlannedDeletion(
+  input: PlannedDeletionTask,
+  plan: PlanLookup,
+  deps: StepDeps,
+): Promise<StepResult> {
+  const task = PlannedDeletionTaskSchema.parse(input);
+  const item = await plan(task.deletion_id);
+  if (item === undefined) {
+    return finished(
+      { deletion_id: task.deletion_id },
+      { status: 'skipped', code: 'NOT_PLANNED', reason: 'not in the sweep plan' },
+    );
+  }
+  const ref = refOf(item, task.sweep_id, deps.requestedBy);
+  if (ref === undefined || plannedDeletionId(ref) !== item.deletion_id) {
+    return finished(item, {
+      status: 'skipped',
+      code: 'PLAN_MISMATCH',
+      reason: 'the plan item does not describe one backup deletion',
+    });
+  }
+
+  const existing = await deps.ledger.get(item.deletion_id);
+  if (existing !== undefined && existing.status !== 'failed') {
+    const resumed = await resume(item, ref, existing, task, deps);
+    if (resumed !== 'send') return resumed;
+  }
+
+  let executed: ExecutedDeletion;
+  try {
+    executed = await deps.executeDeletion(ref, { client: deps.client, ledger: deps.ledger, now: deps.now });
+  } catch (error) {
+    // Another caller moved the record between our read and our write: look again.
+    if (error instanceof LedgerConflictError)
+      return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: error.code };
+    throw error;
+  }
+  switch (executed.kind) {
+    case 'started':
+      return { kind: 'track', delayMs: 0, tracking: startTracking(deps.now()) };
+    case 'done':
+      return finished(item, {
+        status: 'deleted',
+        ...(item.size_bytes === undefined ? {} : { size_bytes: item.size_bytes }),
+      });
+    case 'gone':
+      return finished(item, { status: 'already_gone', code: executed.upstreamCode ?? 'NOT_FOUND' });
+    case 'skipped': {
+      const resumed = await resume(item, ref, executed.record, task, deps);
+      return resumed === 'send'
+        ? { kind: 'retry', delayMs: 0, attempt: task.attempt, code: 'LEDGER_CONFLICT' }
+        : resumed;
+    }
+    case 'failed':
+      if (executed.code === 'THROTTLED') return { kind: 'throttled', retryAfterMs: executed.retryAfterMs };
+      if (!executed.retryable) {
+        return finished(item, { status: 'failed', code: executed.code, reason: executed.message });
+      }
+      return retryOrFail(item, task.attempt, executed.code, executed.message, deps);
+  }
+}
+
+/**
+ * An existing record: finished → its outcome; accepted/running → track it; requested/sent → a live caller's
+ * (skip) unless stale, then resolved without a second DELETE where upstream can tell. 'send' = go ahead.
+ */
+async function resume(
+  item: PlannedItem,
+  ref: PlannedDeletionRef,
+  record: DeletionRecord,
+  task: z.output<typeof PlannedDeletionTaskSchema>,
+  deps: StepDeps,
+): Promise<StepResult | 'send'> {
+  const final = outcomeOfFinal(item, record, task.sweep_id);
+  if (final !== undefined) return record.status === 'failed' ? 'send' : final;
+  if (record.status === 'accepted' || record.status === 'running') {
+    return { kind: 'track', delayMs: 0, tracking: trackingFrom(record) };
+  }
+  const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  if (deps.now() - record.updated_at < staleAfterMs) {
+    return finished(item, {
+      status: 'skipped',
+      code: 'IN_FLIGHT_ELSEWHERE',
+      reason: `another caller holds this deletion (${record.status})`,
+    });
+  }
+  try {
+    if (record.status === 'requested') {
+      // `requested` always means no DELETE was sent: release it so executeDeletion can claim it again.
+      await deps.ledger.transition(record.id, {
+        from: ['requested'],
+        to: 'failed',
+        patch: { error: { code: 'ABANDONED', message: 'left before sending by a stopped run' } },
+      });
+      return 'send';
+    }
+    // `sent`: the DELETE may have reached upstream. Ask upstream rather than send it again.
+    const pollRef = itemPollRef(ref);
+    if (pollRef === undefined) {
+      await deps.ledger.transition(record.id, {
+        from: ['sent'],
+        to: 'failed',
+        patch: {
+          error: { code: 'DELETE_OUTCOME_UNKNOWN', message: 'a stopped run left the DELETE unconfirmed' },
+        },
+      });
+      return 'send';
+    }
+    let status: Awaited<ReturnType<BackupServiceAdapter['pollDeletion']>>;
+    try {
+      status = await deps.adapters[pollRef.service].pollDeletion(deps.client, pollRef, deps.signal);
+    } catch (error) {
+      if (error instanceof HuaweiThrottledError)
+        return { kind: 'throttled', retryAfterMs: error.retryAfterMs };
+      const code = (error as { code?: string }).code ?? 'POLL_FAILED';
+      return retryOrFail(item, task.attempt, code, (error as Error).message, deps);
+    }
+    const withId = status.requestId === undefined ? {} : { upstream_request_id: status.requestId };
+    if (status.state === 'done') {
+      const done = await deps.ledger.transition(record.id, {
+        from: ['sent'],
+        to: 'done',
+        patch: { ...withId, note: 'confirmed upstream after a stopped run' },
+      });
+      return outcomeOfFinal(item, done, task.sweep_id) as StepResult;
+    }
+    if (DELETING_STATUSES.test(status.reason ?? '')) {
+      await deps.ledger.transition(record.id, {
+        from: ['sent'],
+        to: 'running',
+        patch: { ...withId, poll_ref: pollRef, note: 'deletion found running after a stopped run' },
+      });
+      return { kind: 'track', delayMs: 0, tracking: startTracking(record.updated_at) };
+    }
+    // Still there and not being deleted: the DELETE never took effect, so sending it is the first one.
+    await deps.ledger.transition(record.id, {
+      from: ['sent'],
+      to: 'failed',
+      patch: {
+        ...withId,
+        error: {
+          code: 'DELETE_NOT_APPLIED',
+          message: `still present upstream (${status.reason ?? 'no status'})`,
+        },
+      },
+    });
+    return 'send';
+  } catch (error) {
+    if (error instanceof LedgerConflictError)
+      return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: error.code };
+    throw error;
+  }
+}
+
+/** One poll of an accepted deletion, recorded in the ledger; finishes it at done/failed/the ceiling. */
+export async function pollPlannedDeletion(
+  input: TrackDeletionTask,
+  plan: PlanLookup,
+  deps: StepDeps,
+): Promise<StepResult> {
+  const task = TrackDeletionTaskSchema.parse(input);
+  const item = await plan(task.deletion_id);
+  if (item === undefined) {
+    return finished(
+      { deletion_id: task.deletion_id },
+      { status: 'skipped', code: 'NOT_PLANNED', reason: 'not in the sweep plan' },
+    );
+  }
+  const deletionDeps = {
+    client: deps.client,
+    ledger: deps.ledger,
+    now: deps.now,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  };
+  let attempt: PollAttempt;
+  let record: DeletionRecord | undefined;
+  try {
+    const polled = await pollAndRecord(task.deletion_id, deletionDeps);
+    record = polled.record;
+    const final = outcomeOfFinal(item, record, task.sweep_id);
+    if (final !== undefined) return final;
+    if (record.status !== 'accepted' && record.status !== 'running') {
+      return finished(item, {
+        status: 'skipped',
+        code: 'IN_FLIGHT_ELSEWHERE',
+        reason: `record is ${record.status} while tracking`,
+      });
+    }
+    attempt = {
+      ok: true,
+      status: { state: 'running', ...(polled.status?.reason ? { reason: polled.status.reason } : {}) },
+    };
+  } catch (error) {
+    if (error instanceof HuaweiThrottledError) {
+      return { kind: 'throttled', retryAfterMs: error.retryAfterMs, tracking: task.tracking };
+    }
+    if (error instanceof LedgerNotFoundError) {
+      return finished(item, { status: 'failed', code: error.code, reason: error.message });
+    }
+    if (error instanceof LedgerConflictError) return { kind: 'track', delayMs: 0, tracking: task.tracking };
+    if (deps.signal?.aborted) throw error;
+    attempt = { ok: false, error };
+  }
+  const decision = decideAfterPoll(task.tracking, attempt, deps.now(), deps.tracking);
+  if (decision.action === 'poll-again') {
+    return { kind: 'track', delayMs: decision.delayMs, tracking: decision.next };
+  }
+  const code = decision.state === 'timed_out' ? 'TRACKING_TIMEOUT' : (decision.code ?? 'POLL_FAILED');
+  const reason = decision.reason ?? decision.state;
+  const abandoned = await abandonDeletion(
+    task.deletion_id,
+    { code, message: reason },
+    { ledger: deps.ledger },
+  );
+  const final = abandoned === undefined ? undefined : outcomeOfFinal(item, abandoned, task.sweep_id);
+  return final ?? finished(item, { status: 'failed', code, reason });
+}
