@@ -128,6 +128,34 @@ export function canonicalQuery(params: Iterable<readonly [string, string]>): str
 const CANONICAL_COMPONENT =
   /^(?:[A-Za-z0-9\-_.~]|%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF]))*$/;
 
+const CANONICAL_QUERY_CHARS =
+  /^(?:[A-Za-z0-9\-_.~=&]|%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF]))*$/;
+
+/**
+ * True when a serialised query (without `?`) is its own canonical form: every component is `key=value` with
+ * exactly one `=`, both in canonical form, keys free of escapes and strictly increasing (a client that builds
+ * its queries sorted gets here without any decoding, sorting or re-encoding).
+ */
+function isCanonicalQuery(query: string): boolean {
+  if (!CANONICAL_QUERY_CHARS.test(query)) return false;
+  let previousKey: string | undefined;
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end === -1) end = query.length;
+    const eq = query.indexOf('=', start);
+    if (eq === -1 || eq >= end) return false;
+    const second = query.indexOf('=', eq + 1);
+    if (second !== -1 && second < end) return false;
+    const key = query.slice(start, eq);
+    if (key.indexOf('%') !== -1) return false;
+    if (previousKey !== undefined && key <= previousKey) return false;
+    previousKey = key;
+    start = end + 1;
+  }
+  return true;
+}
+
 /** Decodes one `application/x-www-form-urlencoded` component; undefined when it is malformed. */
 function decodeFormComponent(raw: string): string | undefined {
   if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
@@ -147,6 +175,8 @@ function decodeFormComponent(raw: string): string | undefined {
 function canonicalQueryOf(url: URL): string {
   const search = url.search;
   if (search.length <= 1) return '';
+  const query = search.slice(1);
+  if (isCanonicalQuery(query)) return query;
   const keys: string[] = []; // decoded, for ordering
   const encodedKeys: string[] = [];
   const rawValues: string[] = []; // as serialised; decoded only to break ties between equal keys

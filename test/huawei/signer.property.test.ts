@@ -59,6 +59,42 @@ describe('sign reads the query as URLSearchParams does', () => {
     );
   });
 
+  it('agrees on near-canonical queries, where the already-canonical shortcut is most often taken', () => {
+    const piece = fc.constantFrom('a', 'b', 'a', '=', '&', '%3A', '%41', '%2B', '+', '%3a');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 10 }), (pieces) => {
+        const url = new URL(`https://h.example.com/v1/x?${pieces.join('')}`);
+        expect(sign({ method: 'GET', url, headers }, credentials, new Date()).Authorization).toBe(
+          viaSearchParams(url),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    ['a=b=c', 'a=b%3Dc'],
+    ['b=1&a=2', 'a=2&b=1'],
+    ['a=2&a=1', 'a=1&a=2'],
+    ['a=1&a=1', 'a=1&a=1'],
+    ['a&b=', 'a=&b='],
+    ['a=1&&b=2&', 'a=1&b=2'],
+    ['%41=1&B=2', 'A=1&B=2'],
+  ])('canonicalises the raw query %s as %s', (raw, expected) => {
+    const url = new URL(`https://h.example.com/v1/x?${raw}`);
+    const canonical = canonicalRequest({
+      method: 'GET',
+      pathname: url.pathname,
+      query: url.searchParams,
+      headers,
+      payloadHash: '-',
+    }).text;
+    expect(canonical.split('\n')[2]).toBe(expected);
+    expect(sign({ method: 'GET', url, headers }, credentials, new Date()).Authorization).toBe(
+      viaSearchParams(url),
+    );
+  });
+
   it('re-encodes an escaped unreserved character and upper-cases lower-case escapes', () => {
     const url = new URL('https://h.example.com/v1/x?k=%41%7e%3a&b=%2B+x');
     const canonical = canonicalRequest({
