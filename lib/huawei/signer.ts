@@ -128,8 +128,9 @@ export function canonicalQuery(params: Iterable<readonly [string, string]>): str
 const CANONICAL_COMPONENT =
   /^(?:[A-Za-z0-9\-_.~]|%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF]))*$/;
 
-const CANONICAL_QUERY_CHARS =
-  /^(?:[A-Za-z0-9\-_.~=&]|%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF]))*$/;
+const QUERY_CHARS = /^[A-Za-z0-9\-_.~=&%]*$/;
+/** A `%` not followed by an upper-case escape of an ASCII byte that is not unreserved. */
+const NON_CANONICAL_ESCAPE = /%(?![01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF])/;
 
 /**
  * True when a serialised query (without `?`) is its own canonical form: every component is `key=value` with
@@ -137,7 +138,8 @@ const CANONICAL_QUERY_CHARS =
  * its queries sorted gets here without any decoding, sorting or re-encoding).
  */
 function isCanonicalQuery(query: string): boolean {
-  if (!CANONICAL_QUERY_CHARS.test(query)) return false;
+  if (!QUERY_CHARS.test(query)) return false;
+  if (query.indexOf('%') !== -1 && NON_CANONICAL_ESCAPE.test(query)) return false;
   let previousKey: string | undefined;
   let start = 0;
   while (start <= query.length) {
