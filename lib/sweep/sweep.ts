@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { executeDeletion as defaultExecuteDeletion } from '../deletions/execute.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CallerIdentity, PlannedItem } from '../ledger/schema.ts';
+import type { Logger } from '../logger.ts';
 import type { Policy } from '../retention/policy.ts';
 import type { BackupService } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
@@ -54,11 +55,8 @@ export interface SweepInput {
   readonly defaultMaxDeleteShare?: number | undefined;
 }
 
-/** The log calls the sweep makes (Powertools Logger fits). */
-export interface SweepLogger {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-}
+/** The log calls the sweep makes: the project's Powertools logger (lib/logger.ts). */
+export type SweepLogger = Pick<Logger, 'info' | 'warn'>;
 
 export type SweepProgress =
   | ({ readonly type: 'listing' } & ListingProgress)

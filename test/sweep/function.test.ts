@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../functions/sweep.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { ErrorBodySchema } from '../../lib/http/error-response.ts';
+import { closeHuaweiPools } from '../../lib/huawei/client.ts';
+import { createMemoryLedger, type Ledger } from '../../lib/ledger/index.ts';
+import { setRuntimeForTests } from '../../lib/runtime.ts';
+import type { Simulator } from '../../lib/simulator/index.ts';
+import { simulatorClient, startDemoSimulator } from '../../lib/sweep/demo-fleet.ts';
+import { SweepReportSchema } from '../../lib/sweep/report.ts';
+import { lambdaContext } from '../http/api-event.ts';
+
+let sim: Simulator;
+let ledger: Ledger;
+const deleteRequests = () => sim.inspect().requests.filter((request) => request.method === 'DELETE').length;
+
+function sample<T>(name: string): T {
+  return structuredClone(
+    JSON.parse(readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')),
+  );
+}
+
+function post(body: unknown): APIGatewayProxyEventV2 {
+  const event = sample<APIGatewayProxyEventV2>('sweep-http');
+  event.body = typeof body === 'string' ? body : JSON.stringify(body);
+  event.headers['content-length'] = String(Buffer.byteLength(event.body));
+  return event;
+}
+
+async function invoke(event: unknown): Promise<APIGatewayProxyStructuredResultV2> {
+  return (await handler(
+    event as APIGatewayProxyEventV2,
+    lambdaContext(),
+  )) as APIGatewayProxyStructuredResultV2;
+}
+
+function errorOf(response: APIGatewayProxyStructuredResultV2) {
+  return ErrorBodySchema.parse(JSON.parse(response.body ?? '')).error;
+}
+
+const policyFile = new URL('../../policies/demo.yaml', import.meta.url).pathname;
+
+beforeAll(async () => {
+  sim = await startDemoSimulator();
+  // Backups being created finish at once, so no CBR deletion waits on a busy resource.
+  sim.advance(5_000);
+});
+beforeEach(() => {
+  ledger = createMemoryLedger();
+  const projects = [...sim.state.projects.keys()];
+  const config = loadConfig({
+    HWC_REGION: 'ap-southeast-1',
+    HWC_PROJECT_ALLOWLIST: projects.join(','),
+    LEDGER: 'local',
+    POLICY_FILE: policyFile,
+  });
+  setRuntimeForTests({
+    config,
+    region: 'ap-southeast-1',
+    allowlist: new Set(projects),
+    client: simulatorClient(sim),
+    ledger,
+  });
+  sim.resetInspection();
+});
+afterAll(async () => {
+  setRuntimeForTests(undefined);
+  await sim.close();
+  await closeHuaweiPools();
+});
+
+describe('functions/sweep POST /sweeps', () => {
+  it('answers the sample dry run with the report and sends no DELETE', async () => {
+    const response = await invoke(sample('sweep-http'));
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['X-Request-Id']).toBeDefined();
+    const report = SweepReportSchema.parse(JSON.parse(response.body ?? ''));
+    expect(report).toMatchObject({ dry_run: true, status: 'completed' });
+    expect(report.targets.map((target) => target.name)).toEqual(['servers-ap-southeast-1']);
+    expect(report.totals.planned).toBeGreaterThan(0);
+    expect(deleteRequests()).toBe(0);
+  });
+
+  it('runs a real sweep of one target, and a rerun with the same sweep id resumes without sending again', async () => {
+    const first = await invoke(post({ targets: ['vaults-ap-southeast-1'], sweep_id: 'manual-1' }));
+    expect(first.statusCode).toBe(200);
+    const report = SweepReportSchema.parse(JSON.parse(first.body ?? ''));
+    expect(report.status).toBe('completed');
+    expect(report.totals.deleted).toBe(report.totals.planned);
+    expect(report.targets[0]?.bytes_reclaimed).toBeGreaterThan(0);
+    const sent = deleteRequests();
+    expect(sent).toBe(report.totals.planned);
+    expect((await ledger.getSweep('manual-1'))?.sweep.status).toBe('finished');
+
+    const again = await invoke(post({ targets: ['vaults-ap-southeast-1'], sweep_id: 'manual-1' }));
+    const rerun = SweepReportSchema.parse(JSON.parse(again.body ?? ''));
+    expect(rerun).toMatchObject({ resumed: true, status: 'completed' });
+    expect(rerun.totals.deleted).toBe(report.totals.planned);
+    expect(deleteRequests()).toBe(sent);
+  });
+
+  it('rejects unknown fields with 400 in the one error shape', async () => {
+    const response = await invoke(post({ dry_run: true, dryrun: true }));
+    expect(response.statusCode).toBe(400);
+    const error = errorOf(response);
+    expect(error.code).toBe('VALIDATION');
+    expect(JSON.stringify(error.details)).toContain('dryrun');
+    expect(deleteRequests()).toBe(0);
+  });
+
+  it('rejects a malformed JSON body with a clean 4xx', async () => {
+    const response = await invoke(post('{"dry_run": tru'));
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    expect(errorOf(response).code).toBeTypeOf('string');
+  });
+
+  it('validates a policy override with the policy schema and names the field', async () => {
+    const projects = [...sim.state.projects.keys()];
+    const response = await invoke(
+      post({
+        dry_run: true,
+        policy: {
+          version: 1,
+          targets: [{ name: 'x', service: 'cbr', projects, regions: ['ap-southeast-1'], keep: { dialy: 3 } }],
+        },
+      }),
+    );
+    expect(response.statusCode).toBe(400);
+    const error = errorOf(response);
+    expect(JSON.stringify(error.details)).toContain('body.policy.targets[0].keep.dialy');
+  });
+
+  it('rejects an unknown target name with 400', async () => {
+    const response = await invoke(post({ dry_run: true, targets: ['nope'] }));
+    expect(response.statusCode).toBe(400);
+    expect(errorOf(response).details).toMatchObject({
+      issues: [{ path: 'body.targets', message: 'unknown target "nope"' }],
+    });
+  });
+
+  it('refuses a policy naming a project outside the allowlist with 403, before listing', async () => {
+    const response = await invoke(
+      post({
+        dry_run: true,
+        policy: {
+          version: 1,
+          targets: [
+            {
+              name: 'x',
+              service: 'cbr',
+              projects: ['f'.repeat(32)],
+              regions: ['ap-southeast-1'],
+              keep: { last: 1 },
+            },
+          ],
+        },
+      }),
+    );
+    expect(response.statusCode).toBe(403);
+    expect(errorOf(response).code).toBe('PROJECT_NOT_ALLOWED');
+    expect(sim.inspect().requests).toEqual([]);
+  });
+
+  it('answers 409 CIRCUIT_BREAKER when a target would delete more than its share', async () => {
+    const projects = [...sim.state.projects.keys()].slice(0, 2);
+    const response = await invoke(
+      post({
+        policy: {
+          version: 1,
+          targets: [
+            {
+              name: 'tight',
+              service: 'cbr',
+              projects,
+              regions: ['ap-southeast-1'],
+              keep: { last: 1 },
+              max_delete_share: 0.1,
+            },
+          ],
+        },
+      }),
+    );
+    expect(response.statusCode).toBe(409);
+    const error = errorOf(response);
+    expect(error.code).toBe('CIRCUIT_BREAKER');
+    expect(JSON.stringify(error.details)).toContain('"target":"tight"');
+    expect(deleteRequests()).toBe(0);
+  });
+
+  it('answers 409 when a dry run sweep id is reused for a real run', async () => {
+    expect((await invoke(post({ dry_run: true, sweep_id: 'reuse-1' }))).statusCode).toBe(200);
+    const response = await invoke(post({ sweep_id: 'reuse-1', targets: ['mongo-ap-southeast-1'] }));
+    expect(response.statusCode).toBe(409);
+    expect(errorOf(response).code).toBe('SWEEP_CONFLICT');
+    expect(deleteRequests()).toBe(0);
+  });
+});
+
+describe('functions/sweep EventBridge schedule', () => {
+  it('runs the configured policy under a sweep id derived from the event, so a retry resumes it', async () => {
+    const event = sample<{ id: string; detail: Record<string, unknown> }>('sweep-schedule');
+    event.detail = { dry_run: true };
+    const result = (await handler(event as never, lambdaContext())) as { sweep_id: string; status: string };
+    expect(result).toMatchObject({ sweep_id: `scheduled-${event.id}`, status: 'completed' });
+    const stored = await ledger.getSweep(`scheduled-${event.id}`);
+    expect(stored?.sweep.dry_run).toBe(true);
+    expect(stored?.sweep.summary).toMatchObject({ version: 1 });
+    expect(deleteRequests()).toBe(0);
+  });
+});
