@@ -9,6 +9,7 @@
  * are reported `pending` (a rerun with the same sweep id resumes them). An unexpected error from a step (a bug,
  * the ledger down) stops the whole run the same way and is rethrown.
  */
+import { setMaxListeners } from 'node:events';
 import type { PlannedItem } from '../ledger/schema.ts';
 import type { BackupService } from '../services/backup.ts';
 import { type Clock, sleep, systemClock } from './backoff.ts';
@@ -65,6 +66,8 @@ export async function runPlannedDeletionsInline(
   if (external?.aborted) stop.abort(external.reason);
   else external?.addEventListener('abort', onExternalAbort, { once: true });
   const signal = stop.signal;
+  // Every in-flight poll listens to it (undici adds a listener per request): as many as the lanes allow.
+  setMaxListeners(0, signal);
   const hold = new Set<string>(options.holdSlotDuring ?? ['csbs']);
   const scheduler = new LaneScheduler({
     limitOf: limitOfLanes(options.laneLimits ?? DEFAULT_LANE_LIMITS),
