@@ -1,0 +1,91 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
+import { createDynamoLedger, type Ledger } from '../../lib/ledger/index.ts';
+import type { Backup } from '../../lib/services/backup.ts';
+import type { Simulator } from '../../lib/simulator/index.ts';
+import { runSweep } from '../../lib/sweep/sweep.ts';
+import { checkAgainstSimulator, plannedBackupId } from '../../lib/sweep/verify.ts';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { fastDeps, listEverything, startSweepSimulator, sweepClient, sweepPolicy } from './sweep-fixture.ts';
+
+const dynamo = useDynamoDbLocal();
+let sim: Simulator;
+let client: HuaweiClient;
+let ledger: Ledger;
+let before: Backup[];
+
+beforeEach(async () => {
+  sim = await startSweepSimulator({ seed: 23, projects: 2 });
+  client = sweepClient(sim);
+  ledger = createDynamoLedger({
+    tableName: await dynamo().createLedgerTable(),
+    client: dynamo().documentClient,
+  });
+  before = await listEverything(sim, client);
+  sim.resetInspection();
+});
+afterEach(async () => {
+  await sim.close();
+});
+afterAll(async () => {
+  await closeHuaweiPools();
+});
+
+async function expectEveryPlannedDeletionDone(sweepIds: readonly string[]) {
+  const items = (await Promise.all(sweepIds.map((id) => ledger.getSweep(id)))).flatMap((s) => s?.items ?? []);
+  const planned = new Set(items.map((item) => plannedBackupId(item)));
+  expect(planned.size).toBeGreaterThan(10);
+  const remaining = new Set((await listEverything(sim, client)).map((backup) => backup.id));
+  for (const id of planned) expect(remaining.has(id as string)).toBe(false);
+  const check = checkAgainstSimulator(sim.inspect(), before, items);
+  expect(check.keptWithDelete).toEqual([]);
+  expect(check.deletedTwice).toEqual([]);
+  expect(check.ok).toBe(true);
+}
+
+describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
+  it('stores the plan, deletes it all once, resumes an aborted run, and stores the report', async () => {
+    const controller = new AbortController();
+    let finished = 0;
+    const first = await runSweep(
+      { policy: sweepPolicy(sim), sweepId: 'ddb-1', dryRun: false, now: new Date() },
+      {
+        ...fastDeps(sim, client, ledger),
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.type === 'item' && ++finished === 10) controller.abort();
+        },
+      },
+    );
+    expect(first.status).toBe('aborted');
+    const second = await runSweep(
+      { policy: sweepPolicy(sim), sweepId: 'ddb-1', dryRun: false, now: new Date() },
+      fastDeps(sim, client, ledger),
+    );
+    expect(second).toMatchObject({ status: 'completed', resumed: true });
+    expect(second.totals.deleted).toBe(second.totals.planned);
+    await expectEveryPlannedDeletionDone(['ddb-1']);
+    const stored = await ledger.getSweep('ddb-1');
+    expect(stored?.sweep.status).toBe('finished');
+    expect(stored?.sweep.report).toMatchObject({ status: 'completed', sweep_id: 'ddb-1' });
+    const records = await ledger.listBySweep('ddb-1');
+    expect(records.every((record) => record.status === 'done' && record.attempts === 1)).toBe(true);
+  });
+
+  it('lets two overlapping sweeps of the same policy send each DELETE once between them', async () => {
+    const [a, b] = await Promise.all([
+      runSweep(
+        { policy: sweepPolicy(sim), sweepId: 'ddb-a', dryRun: false, now: new Date() },
+        fastDeps(sim, client, ledger),
+      ),
+      runSweep(
+        { policy: sweepPolicy(sim), sweepId: 'ddb-b', dryRun: false, now: new Date() },
+        fastDeps(sim, client, ledger),
+      ),
+    ]);
+    await expectEveryPlannedDeletionDone(['ddb-a', 'ddb-b']);
+    // Between them every planned backup was deleted by exactly one sweep; the other saw it in flight or done.
+    expect(a.totals.deleted + b.totals.deleted).toBe(a.totals.planned);
+    expect(a.totals.failed + b.totals.failed).toBe(0);
+  });
+});
