@@ -430,3 +430,26 @@ export async function pollPlannedDeletion(
   const final = abandoned === undefined ? undefined : outcomeOfFinal(item, abandoned, task.sweep_id);
   return final ?? finished(item, { status: 'failed', code, reason });
 }
+
+/**
+ * The plan lookup a queued worker uses: the sweep's stored plan, read from the ledger once per sweep id and
+ * kept (a stored plan never changes). A sweep the ledger does not know plans nothing, so nothing is deleted.
+ */
+export function ledgerPlanLookup(ledger: Pick<Ledger, 'getSweep'>): (sweepId: string) => PlanLookup {
+  const plans = new Map<string, Promise<Map<string, PlannedItem>>>();
+  return (sweepId) => async (deletionId) => {
+    let plan = plans.get(sweepId);
+    if (plan === undefined) {
+      plan = ledger.getSweep(sweepId).then((stored) => {
+        if (stored === undefined || stored.sweep.dry_run) {
+          plans.delete(sweepId);
+          return new Map();
+        }
+        return new Map(stored.items.map((item) => [item.deletion_id, item]));
+      });
+      plans.set(sweepId, plan);
+      plan.catch(() => plans.delete(sweepId));
+    }
+    return (await plan).get(deletionId);
+  };
+}

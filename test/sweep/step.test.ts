@@ -11,6 +11,7 @@ import { adapters } from '../../lib/services/index.ts';
 import { type Simulator, startSimulator } from '../../lib/simulator/index.ts';
 import {
   type ExecuteDeletion,
+  ledgerPlanLookup,
   pollPlannedDeletion,
   processPlannedDeletion,
   type StepDeps,
@@ -267,5 +268,30 @@ describe('pollPlannedDeletion (simulator)', () => {
     });
     expect((await ledger.get(withProject.deletion_id))?.status).toBe('failed');
     expect(sim.inspect().deleteCalls(backup.id)).toBe(1);
+  });
+});
+
+describe('ledgerPlanLookup (what a queued worker checks each message against)', () => {
+  it('finds planned items of a stored real sweep, nothing of a dry run or an unknown sweep', async () => {
+    const planned = item();
+    await ledger.putSweepPlan({
+      sweep_id: 'real',
+      dry_run: false,
+      requested_by: requestedBy,
+      summary: {},
+      items: [planned],
+    });
+    await ledger.putSweepPlan({
+      sweep_id: 'dry',
+      dry_run: true,
+      requested_by: requestedBy,
+      summary: {},
+      items: [planned],
+    });
+    const lookup = ledgerPlanLookup(ledger);
+    expect(await lookup('real')(planned.deletion_id)).toMatchObject({ deletion_id: planned.deletion_id });
+    expect(await lookup('real')('del_other')).toBeUndefined();
+    expect(await lookup('dry')(planned.deletion_id)).toBeUndefined();
+    expect(await lookup('unknown')(planned.deletion_id)).toBeUndefined();
   });
 });
