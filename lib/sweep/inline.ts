@@ -42,7 +42,10 @@ export interface InlineOptions {
   readonly laneLimits?: LaneLimits | undefined;
   /** Services whose lane slot is held until the deletion is tracked to its end. Default: csbs. */
   readonly holdSlotDuring?: readonly BackupService[] | undefined;
-  /** How often one step may be throttled and re-queued before the item fails THROTTLED. Default 20. */
+  /**
+   * How often one step may be throttled and re-queued before the item fails THROTTLED. Default 1,000: in
+   * practice throttling only slows a lane, and the invocation's deadline (abort → resumable) ends the wait.
+   */
   readonly maxThrottleRetries?: number | undefined;
   readonly clock?: Clock | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -71,7 +74,7 @@ export async function runPlannedDeletionsInline(
   const hold = new Set<string>(options.holdSlotDuring ?? ['csbs']);
   const scheduler = new LaneScheduler({
     limitOf: limitOfLanes(options.laneLimits ?? DEFAULT_LANE_LIMITS),
-    maxThrottleRetries: options.maxThrottleRetries ?? 20,
+    maxThrottleRetries: options.maxThrottleRetries ?? 1_000,
     clock,
     signal,
     ...(options.onLaneEvent ? { onLaneEvent: options.onLaneEvent } : {}),

@@ -7,6 +7,7 @@ import type { Simulator } from '../../lib/simulator/index.ts';
 import type { ExecuteDeletion } from '../../lib/sweep/step.ts';
 import { runSweep, SweepConflictError } from '../../lib/sweep/sweep.ts';
 import { checkAgainstSimulator, plannedBackupId } from '../../lib/sweep/verify.ts';
+import { simulatorClient as simulatorClientWithoutRetries } from '../simulator/helpers.ts';
 import {
   fastDeps,
   listEverything,
@@ -140,6 +141,37 @@ describe('runSweep (inline, simulator over loopback)', () => {
     expect(report.status).toBe('completed');
     expect(inspection.requests.some((request) => request.fault === 'reset')).toBe(true);
     expect(inspection.requests.some((request) => request.fault === 'throttle')).toBe(true);
+  });
+
+  it('slows a throttled lane down instead of failing its items', async () => {
+    const throttled = { throttleRate: 0.3, retryAfterSeconds: 0 };
+    sim.setFaults({
+      seed: 9,
+      services: {
+        csbs: { operations: { deleteCheckpoint: throttled, getCheckpointItem: throttled } },
+        cbr: { operations: { deleteBackup: throttled, getBackup: throttled } },
+        dds: { operations: { deleteBackup: throttled, getJob: throttled } },
+      },
+    });
+    const lanesThrottled = new Set<string>();
+    // No client-side retries: every 429 reaches the sweep, which must absorb it in the lane.
+    const report = await runSweep(
+      { policy: sweepPolicy(sim), sweepId: 'throttled', dryRun: false, now: new Date() },
+      {
+        ...fastDeps(sim, simulatorClientWithoutRetries(sim), ledger),
+        onProgress: (event) => {
+          if (event.type === 'lane' && event.event.type === 'throttled') lanesThrottled.add(event.event.lane);
+        },
+      },
+    );
+    sim.setFaults({});
+    expect(report.status).toBe('completed');
+    expect(report.totals.failed).toBe(0);
+    expect([...lanesThrottled].some((lane) => lane.startsWith('csbs/'))).toBe(true);
+    expect(sim.inspect().requests.filter((request) => request.fault === 'throttle').length).toBeGreaterThan(
+      10,
+    );
+    await expectSafeEndState('throttled');
   });
 
   it('resumes an aborted sweep with the same id: same end state, no DELETE sent twice', async () => {
