@@ -1,0 +1,56 @@
+/**
+ * The queued fan-out's SQS messages. A message names a deletion of a stored sweep plan, never a backup: the
+ * worker looks the item up in the ledger plan, so a forged or stale message can delete nothing outside it.
+ *
+ *   {v: 1, kind: 'delete', sweep_id, deletion_id, attempt}   → processPlannedDeletion
+ *   {v: 1, kind: 'track',  sweep_id, deletion_id, tracking}  → pollPlannedDeletion
+ */
+import { z } from 'zod';
+import { PlannedDeletionTaskSchema, TrackDeletionTaskSchema } from '../step.ts';
+
+export const DeleteMessageSchema = PlannedDeletionTaskSchema.extend({
+  v: z.literal(1),
+  kind: z.literal('delete'),
+});
+export const TrackMessageSchema = TrackDeletionTaskSchema.extend({
+  v: z.literal(1),
+  kind: z.literal('track'),
+});
+export const QueuedMessageSchema = z.discriminatedUnion('kind', [DeleteMessageSchema, TrackMessageSchema]);
+export type QueuedMessage = z.output<typeof QueuedMessageSchema>;
+
+/** SQS caps DelaySeconds at 900 (15 min). */
+export const MAX_DELAY_SECONDS = 900;
+
+/** One message to send, with its delay. */
+export interface OutgoingMessage {
+  readonly message: QueuedMessage;
+  /** Whole seconds, 0..900. */
+  readonly delaySeconds: number;
+}
+
+/** A delay in ms as SQS DelaySeconds: rounded up (never earlier than asked), capped at 900. */
+export function delaySecondsOf(delayMs: number): number {
+  if (!Number.isFinite(delayMs) || delayMs <= 0) return 0;
+  return Math.min(MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
+}
+
+export function deleteMessage(sweepId: string, deletionId: string, attempt = 0): QueuedMessage {
+  return { v: 1, kind: 'delete', sweep_id: sweepId, deletion_id: deletionId, attempt };
+}
+
+export function encodeMessage(message: QueuedMessage): string {
+  return JSON.stringify(QueuedMessageSchema.parse(message));
+}
+
+/** Parses a message body; undefined when it is not one of ours (it goes to the DLQ after its receives). */
+export function decodeMessage(body: string): QueuedMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = QueuedMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}

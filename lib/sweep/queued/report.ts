@@ -1,0 +1,100 @@
+/**
+ * The queued sweep's report, assembled from the ledger on read: the sweep function only enqueues and answers
+ * "queued N"; workers record every outcome in the deletion records; this reads the stored plan and each planned
+ * item's record and counts them the way the inline report does. Nothing has to notice "the last item": a
+ * reader (GET /sweeps/{id}, a test, an operator) gets `running` with `pending` counts until every item is final.
+ */
+import type { Ledger } from '../../ledger/ledger.ts';
+import type { DeletionRecord, PlannedItem } from '../../ledger/schema.ts';
+import { SweepSummarySchema, targetOfItem } from '../plan-sweep.ts';
+import { countOutcome, emptyCounts, type ItemOutcome, type SweepCounts, sumCounts } from '../report.ts';
+
+export interface QueuedTargetReport extends SweepCounts {
+  readonly name: string;
+}
+
+export interface QueuedSweepReport {
+  readonly sweep_id: string;
+  readonly mode: 'queued';
+  /** running: some planned item has no final record yet. */
+  readonly status: 'running' | 'completed' | 'completed_with_failures';
+  readonly totals: SweepCounts;
+  readonly targets: readonly QueuedTargetReport[];
+}
+
+/** How a planned item stands in the ledger, as an item outcome (`pending` until its record is final). */
+export function outcomeFromRecord(
+  item: PlannedItem,
+  record: DeletionRecord | undefined,
+  sweepId: string,
+): ItemOutcome {
+  const base = { deletion_id: item.deletion_id };
+  if (record === undefined) return { ...base, status: 'pending', code: 'NOT_STARTED' };
+  switch (record.status) {
+    case 'done':
+      return record.sweep_id === sweepId
+        ? {
+            ...base,
+            status: 'deleted',
+            ...(item.size_bytes === undefined ? {} : { size_bytes: item.size_bytes }),
+          }
+        : { ...base, status: 'already_gone', code: 'DELETED_ELSEWHERE' };
+    case 'gone':
+      return { ...base, status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' };
+    case 'failed':
+      return {
+        ...base,
+        status: 'failed',
+        code: record.error?.code ?? 'FAILED',
+        ...(record.error?.message ? { reason: record.error.message } : {}),
+      };
+    default:
+      return { ...base, status: 'pending', code: record.status.toUpperCase() };
+  }
+}
+
+/** The sweep's report from the ledger; undefined when the ledger has no such sweep. */
+export async function queuedSweepReport(
+  ledger: Pick<Ledger, 'getSweep' | 'listBySweep' | 'get'>,
+  sweepId: string,
+): Promise<QueuedSweepReport | undefined> {
+  const stored = await ledger.getSweep(sweepId);
+  if (stored === undefined) return undefined;
+  const summary = SweepSummarySchema.parse(stored.sweep.summary);
+  const records = new Map((await ledger.listBySweep(sweepId)).map((record) => [record.id, record]));
+  // A record re-armed by another sweep no longer carries this sweep id: read those one by one.
+  for (const item of stored.items) {
+    if (!records.has(item.deletion_id)) {
+      const record = await ledger.get(item.deletion_id);
+      if (record !== undefined) records.set(record.id, record);
+    }
+  }
+  const names = summary.targets.map((target) => target.name);
+  const counts = new Map<string, SweepCounts>();
+  for (const target of summary.targets) {
+    counts.set(target.name, {
+      ...emptyCounts(),
+      listed: target.listed,
+      kept: target.kept,
+      planned: target.planned,
+    });
+  }
+  for (const item of stored.items) {
+    const name = targetOfItem(item, names) ?? '(unknown)';
+    let entry = counts.get(name);
+    if (entry === undefined) {
+      entry = emptyCounts();
+      counts.set(name, entry);
+    }
+    countOutcome(entry, outcomeFromRecord(item, records.get(item.deletion_id), sweepId));
+  }
+  const targets = [...counts].map(([name, entry]) => ({ name, ...entry }));
+  const totals = sumCounts(targets);
+  const status =
+    totals.pending > 0
+      ? 'running'
+      : totals.failed > 0 || totals.skipped > 0
+        ? 'completed_with_failures'
+        : 'completed';
+  return { sweep_id: sweepId, mode: 'queued', status, totals, targets };
+}
