@@ -65,13 +65,14 @@ export const SweepReportSchema = z.object({
   /**
    * completed: every planned item ended deleted/already gone; completed_with_failures: some failed or were
    * skipped; refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
-   * aborted: stopped early, a rerun with the same sweep id resumes.
+   * aborted: stopped early, a rerun with the same sweep id resumes; queued: handed to the delete-workers.
    */
-  status: z.enum(['completed', 'completed_with_failures', 'refused', 'aborted']),
+  status: z.enum(['completed', 'completed_with_failures', 'refused', 'aborted', 'queued']),
   dry_run: z.boolean(),
   /** The plan came from the ledger (a rerun of an existing sweep id), not from a fresh listing. */
   resumed: z.boolean(),
-  mode: z.literal('inline'),
+  /** queued: the items went to the sweep queue; status `queued`, every item pending (lib/sweep/queued). */
+  mode: z.enum(['inline', 'queued']),
   started_at: z.iso.datetime(),
   finished_at: z.iso.datetime(),
   duration_ms: z.number().nonnegative(),

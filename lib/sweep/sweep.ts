@@ -91,6 +91,18 @@ export interface SweepDeps {
   readonly pageSize?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
+  /** Queued mode: hand the planned items to the queue instead of running them here (see QueuedFanOut). */
+  readonly fanOut?: QueuedFanOut | undefined;
+}
+
+/**
+ * --- queued mode (lib/sweep/queued): when set (SWEEP_QUEUE_URL configured), a real sweep enqueues one message
+ * per planned item and returns at once with status `queued` (every item `pending`, code QUEUED); delete-workers
+ * run the same steps and record outcomes in the ledger; `queuedSweepReport(ledger, id)` assembles the report.
+ */
+export interface QueuedFanOut {
+  /** Sends the items' messages; resolves with how many were queued, throws if any could not be. */
+  enqueue(sweepId: string, items: readonly PlannedItem[]): Promise<number>;
 }
 
 /** The sweep id was used before for the other kind of run (a dry run's id cannot delete, and back). */
@@ -213,6 +225,29 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
   const targetOf = new Map<string, string>();
   for (const item of items) targetOf.set(item.deletion_id, targetOfItem(item, names) ?? '(unknown)');
   const itemFinishedAt = new Map<string, number>();
+  // --- queued mode: enqueue and answer at once (a rerun re-enqueues; the steps skip what is finished).
+  if (deps.fanOut !== undefined && !input.dryRun && items.length > 0) {
+    const queued = await deps.fanOut.enqueue(sweepId, items);
+    const report = SweepReportSchema.parse({
+      ...buildReport({
+        sweepId,
+        input,
+        summary,
+        items,
+        outcomes: items.map((item) => ({ deletion_id: item.deletion_id, status: 'pending', code: 'QUEUED' })),
+        resumed,
+        startedAt,
+        finishedAt: clock.now(),
+        itemFinishedAt,
+        aborted: false,
+        targetOf,
+      }),
+      status: 'queued',
+      mode: 'queued',
+    });
+    log?.info(`sweep queued ${queued}`, { sweep_report: report });
+    return report;
+  }
   let outcomes: ItemOutcome[] = [];
   if (!input.dryRun && items.length > 0) {
     const byId = new Map(items.map((item) => [item.deletion_id, item]));
