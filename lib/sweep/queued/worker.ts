@@ -16,6 +16,7 @@
  * a bug), the message is reported in `batchItemFailures` and SQS redelivers it. Redelivery is safe: the step
  * reads the ledger first and executeDeletion's conditional writes let only one caller send a DELETE.
  */
+import type { Logger } from '../../logger.ts';
 import type { BackupService } from '../../services/backup.ts';
 import { DEFAULT_LANE_LIMITS, type LaneLimits, laneKey, limitOfLanes } from '../lanes.ts';
 import type { ItemOutcome } from '../report.ts';
@@ -49,7 +50,7 @@ export interface QueuedWorkerDeps {
   readonly throttlePauseMs?: number | undefined;
   readonly random?: (() => number) | undefined;
   readonly onOutcome?: ((outcome: ItemOutcome, message: QueuedMessage) => void) | undefined;
-  readonly logger?: { warn(message: string, extra?: Record<string, unknown>): void } | undefined;
+  readonly logger?: Pick<Logger, 'warn'> | undefined;
 }
 
 /** The parts of an SQS record the worker reads. */

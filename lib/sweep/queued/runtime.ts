@@ -1,0 +1,71 @@
+/**
+ * The queued worker's dependencies from the container runtime (lib/runtime.ts): the same Huawei client and
+ * ledger as every function, the SQS sender for SWEEP_QUEUE_URL, and the lane semaphore in the ledger's
+ * DynamoDB table (in memory for the local ledger: one process only).
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Config } from '../../config.ts';
+import { executeDeletion } from '../../deletions/execute.ts';
+import { ConfigurationError } from '../../huawei/errors.ts';
+import { documentClient } from '../../ledger/dynamodb.ts';
+import type { Runtime } from '../../runtime.ts';
+import { adapters } from '../../services/index.ts';
+import { ledgerPlanLookup } from '../step.ts';
+import { SWEEP_IDENTITY } from '../sweep.ts';
+import { type MessageSender, sqsSender } from './enqueue.ts';
+import { DynamoLaneSemaphore, type LaneSemaphore, MemoryLaneSemaphore } from './semaphore.ts';
+import type { QueuedWorkerDeps } from './worker.ts';
+
+const sqsClients = new Map<string, SQSClient>();
+
+/** One SQS client per (endpoint, region), reused across invocations. */
+export function sqsClientFor(cfg: Pick<Config, 'sqsEndpoint' | 'awsRegion'>): SQSClient {
+  const key = `${cfg.sqsEndpoint ?? ''}|${cfg.awsRegion ?? ''}`;
+  let client = sqsClients.get(key);
+  if (client === undefined) {
+    client = new SQSClient({
+      ...(cfg.sqsEndpoint === undefined ? {} : { endpoint: cfg.sqsEndpoint }),
+      ...(cfg.awsRegion === undefined ? {} : { region: cfg.awsRegion }),
+    });
+    sqsClients.set(key, client);
+  }
+  return client;
+}
+
+/** The sender for the sweep queue; ConfigurationError without SWEEP_QUEUE_URL. */
+export function queueSenderFor(
+  cfg: Pick<Config, 'sqsEndpoint' | 'awsRegion' | 'sweepQueueUrl'>,
+): MessageSender {
+  if (cfg.sweepQueueUrl === undefined)
+    throw new ConfigurationError('SWEEP_QUEUE_URL is required for queued mode');
+  return sqsSender({ client: sqsClientFor(cfg), queueUrl: cfg.sweepQueueUrl });
+}
+
+let memorySemaphore: MemoryLaneSemaphore | undefined;
+
+export function laneSemaphoreFor(cfg: Config): LaneSemaphore {
+  if (cfg.ledger.kind === 'dynamodb' && cfg.ledger.table !== undefined) {
+    return new DynamoLaneSemaphore({
+      client: documentClient(cfg.ledger.dynamodbEndpoint, cfg.awsRegion),
+      tableName: cfg.ledger.table,
+    });
+  }
+  memorySemaphore ??= new MemoryLaneSemaphore();
+  return memorySemaphore;
+}
+
+export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
+  return {
+    steps: {
+      client: rt.client,
+      ledger: rt.ledger,
+      adapters,
+      executeDeletion,
+      now: Date.now,
+      requestedBy: SWEEP_IDENTITY,
+    },
+    planOf: ledgerPlanLookup(rt.ledger),
+    semaphore: laneSemaphoreFor(rt.config),
+    sender: queueSenderFor(rt.config),
+  };
+}
