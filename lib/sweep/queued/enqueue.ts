@@ -122,3 +122,10 @@ export async function enqueueSweep(
   if (failed.length > 0) throw new EnqueueError(failed.length, messages.length);
   return messages.length;
 }
+
+/** The sweep's queued-mode hook (SweepDeps.fanOut) over a sender. */
+export function queuedFanOut(sender: MessageSender): {
+  enqueue: (sweepId: string, items: readonly Pick<PlannedItem, 'deletion_id'>[]) => Promise<number>;
+} {
+  return { enqueue: (sweepId, items) => enqueueSweep(sweepId, items, sender) };
+}

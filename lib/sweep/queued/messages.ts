@@ -8,13 +8,21 @@
 import { z } from 'zod';
 import { PlannedDeletionTaskSchema, TrackDeletionTaskSchema } from '../step.ts';
 
+/**
+ * `hop`: the message's place in its item's chain (0 for the sweep's message, +1 for every follow-up). The worker
+ * lets one message per (deletion, hop) through, so duplicate chains (a redelivered message, a sweep enqueued
+ * twice) merge at their next hop instead of multiplying.
+ */
+const Hop = z.int().nonnegative().default(0);
 export const DeleteMessageSchema = PlannedDeletionTaskSchema.extend({
   v: z.literal(1),
   kind: z.literal('delete'),
+  hop: Hop,
 });
 export const TrackMessageSchema = TrackDeletionTaskSchema.extend({
   v: z.literal(1),
   kind: z.literal('track'),
+  hop: Hop,
 });
 export const QueuedMessageSchema = z.discriminatedUnion('kind', [DeleteMessageSchema, TrackMessageSchema]);
 export type QueuedMessage = z.output<typeof QueuedMessageSchema>;
@@ -36,7 +44,7 @@ export function delaySecondsOf(delayMs: number): number {
 }
 
 export function deleteMessage(sweepId: string, deletionId: string, attempt = 0): QueuedMessage {
-  return { v: 1, kind: 'delete', sweep_id: sweepId, deletion_id: deletionId, attempt };
+  return { v: 1, kind: 'delete', sweep_id: sweepId, deletion_id: deletionId, attempt, hop: 0 };
 }
 
 export function encodeMessage(message: QueuedMessage): string {

@@ -11,8 +11,9 @@ import { documentClient } from '../../ledger/dynamodb.ts';
 import type { Runtime } from '../../runtime.ts';
 import { adapters } from '../../services/index.ts';
 import { ledgerPlanLookup } from '../step.ts';
+import type { QueuedFanOut } from '../sweep.ts';
 import { SWEEP_IDENTITY } from '../sweep.ts';
-import { type MessageSender, sqsSender } from './enqueue.ts';
+import { type MessageSender, queuedFanOut, sqsSender } from './enqueue.ts';
 import { DynamoLaneSemaphore, type LaneSemaphore, MemoryLaneSemaphore } from './semaphore.ts';
 import type { QueuedWorkerDeps } from './worker.ts';
 
@@ -68,4 +69,9 @@ export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
     semaphore: laneSemaphoreFor(rt.config),
     sender: queueSenderFor(rt.config),
   };
+}
+
+/** The sweep's fan-out from configuration: queued when SWEEP_QUEUE_URL is set, inline (undefined) otherwise. */
+export function sweepFanOutFor(cfg: Config): QueuedFanOut | undefined {
+  return cfg.sweepQueueUrl === undefined ? undefined : queuedFanOut(queueSenderFor(cfg));
 }

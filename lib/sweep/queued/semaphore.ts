@@ -13,6 +13,7 @@
  *
  *   slot    pk = LANE#<lane>   sk = SLOT#<n> (n < limit)   holder, lease_until (epoch ms), expires_at (TTL)
  *   pause   pk = LANE#<lane>   sk = PAUSE                  until (epoch ms), expires_at (TTL)
+ *   claim   pk = CLAIM#<key>   sk = CLAIM                  holder, until (epoch ms), expires_at (TTL)
  */
 import {
   DeleteCommand,
@@ -36,6 +37,11 @@ export interface LaneSemaphore {
   release(lane: string, holder: string): Promise<void>;
   /** Nobody acquires a slot of `lane` until `now + pauseMs` (a longer pause already set is kept). */
   pause(lane: string, pauseMs: number): Promise<void>;
+  /**
+   * At most one holder per key until `now + ttlMs`: true for the first holder (and for the same holder again,
+   * e.g. a redelivered SQS message keeps its id), false for any other while the claim lasts.
+   */
+  claim(key: string, holder: string, ttlMs: number): Promise<boolean>;
 }
 
 /** When no slot is free, try again after about this long (plus jitter) unless a pause says otherwise. */
@@ -77,6 +83,16 @@ export class MemoryLaneSemaphore implements LaneSemaphore {
   async pause(lane: string, pauseMs: number): Promise<void> {
     const until = this.#now() + pauseMs;
     if (until > (this.#pauses.get(lane) ?? 0)) this.#pauses.set(lane, until);
+  }
+
+  readonly #claims = new Map<string, { holder: string; until: number }>();
+
+  async claim(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    const current = this.#claims.get(key);
+    if (current !== undefined && current.until > now && current.holder !== holder) return false;
+    this.#claims.set(key, { holder, until: now + ttlMs });
+    return true;
   }
 
   /** Live holders of a lane (tests). */
@@ -237,6 +253,32 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async claim(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    const until = now + ttlMs;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: `CLAIM#${key}`,
+            sk: 'CLAIM',
+            holder,
+            until,
+            [TTL_ATTRIBUTE]: Math.floor(until / 1000) + TTL_GRACE_S,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :holder OR #until <= :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':holder': holder, ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 }

@@ -48,8 +48,14 @@ export interface QueuedWorkerDeps {
   readonly inFlightRecheckMs?: number | undefined;
   /** Lane pause after throttling without a Retry-After. Default 2 s. */
   readonly throttlePauseMs?: number | undefined;
+  /** How long a (deletion, hop) stays claimed by the message that took it. Default 20 min (> SQS's 15-min delay). */
+  readonly hopClaimMs?: number | undefined;
   readonly random?: (() => number) | undefined;
   readonly onOutcome?: ((outcome: ItemOutcome, message: QueuedMessage) => void) | undefined;
+  /** Observes every message's step result, or `no-slot` (tests, metrics). Must not throw. */
+  readonly onStep?:
+    | ((message: QueuedMessage, result: StepResult | { kind: 'no-slot' | 'duplicate' }) => void)
+    | undefined;
   readonly logger?: Pick<Logger, 'warn'> | undefined;
 }
 
@@ -66,6 +72,7 @@ export interface BatchResponse {
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 const DEFAULT_IN_FLIGHT_RECHECK_MS = 60_000;
 const DEFAULT_THROTTLE_PAUSE_MS = 2_000;
+const DEFAULT_HOP_CLAIM_MS = 20 * 60_000;
 
 /** What one message leads to: a follow-up to send, then (only once it is sent) a slot to release. */
 interface Plan {
@@ -74,12 +81,19 @@ interface Plan {
 }
 
 function again(message: QueuedMessage, delayMs: number): OutgoingMessage {
-  return { message, delaySeconds: delaySecondsOf(delayMs) };
+  return { message: { ...message, hop: message.hop + 1 }, delaySeconds: delaySecondsOf(delayMs) };
 }
 
-async function handle(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<Plan> {
+async function handle(message: QueuedMessage, messageId: string, deps: QueuedWorkerDeps): Promise<Plan> {
   const random = deps.random ?? Math.random;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  // One message per (deletion, hop): a duplicate of a hop already taken by another message is dropped, so
+  // duplicate chains merge. The same message redelivered (same id, after a crash) takes its hop again.
+  const hopKey = `${message.deletion_id}#${message.hop}`;
+  if (!(await deps.semaphore.claim(hopKey, messageId, deps.hopClaimMs ?? DEFAULT_HOP_CLAIM_MS))) {
+    deps.onStep?.(message, { kind: 'duplicate' });
+    return {};
+  }
   const plan = deps.planOf(message.sweep_id);
   const item = await plan(message.deletion_id);
   if (item === undefined) {
@@ -96,6 +110,7 @@ async function handle(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<P
 
   const slot = await deps.semaphore.acquire(lane, holder, limit, leaseMs);
   if (!slot.ok) {
+    deps.onStep?.(message, { kind: 'no-slot' });
     const wait = slot.retryAfterMs ?? (deps.slotWaitMs ?? DEFAULT_SLOT_WAIT_MS) * (1 + random());
     return { followUp: again(message, wait) };
   }
@@ -105,8 +120,16 @@ async function handle(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<P
   try {
     result =
       message.kind === 'delete'
-        ? await processPlannedDeletion(message, plan, deps.steps)
-        : await pollPlannedDeletion(message, plan, deps.steps);
+        ? await processPlannedDeletion(
+            { sweep_id: message.sweep_id, deletion_id: message.deletion_id, attempt: message.attempt },
+            plan,
+            deps.steps,
+          )
+        : await pollPlannedDeletion(
+            { sweep_id: message.sweep_id, deletion_id: message.deletion_id, tracking: message.tracking },
+            plan,
+            deps.steps,
+          );
   } catch (error) {
     // A held slot may cover a DELETE that went out before the failure: its lease ends it, or the redelivery
     // refreshes it. A slot that only covered the call itself is free again.
@@ -114,6 +137,7 @@ async function handle(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<P
     throw error;
   }
 
+  deps.onStep?.(message, result);
   switch (result.kind) {
     case 'finished': {
       if (result.outcome.code === 'IN_FLIGHT_ELSEWHERE') {
@@ -136,6 +160,7 @@ async function handle(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<P
           sweep_id: message.sweep_id,
           deletion_id: message.deletion_id,
           tracking: result.tracking,
+          hop: message.hop + 1,
         },
         delaySeconds: delaySecondsOf(result.delayMs),
       };
@@ -150,6 +175,7 @@ async function handle(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<P
         sweep_id: message.sweep_id,
         deletion_id: message.deletion_id,
         attempt: result.attempt,
+        hop: message.hop,
       };
       return { followUp: again(next, result.delayMs), release };
     }
@@ -204,7 +230,7 @@ export async function processQueuedBatch(
         return undefined;
       }
       try {
-        return await handle(message, deps);
+        return await handle(message, record.messageId, deps);
       } catch (error) {
         deps.logger?.warn('queued step failed; SQS will redeliver', {
           message_id: record.messageId,
