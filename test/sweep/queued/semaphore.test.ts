@@ -1,0 +1,82 @@
+/** The lane semaphore's contract, for the in-memory twin and the DynamoDB one (DynamoDB Local). */
+import { describe, expect, it } from 'vitest';
+import {
+  DynamoLaneSemaphore,
+  type LaneSemaphore,
+  MemoryLaneSemaphore,
+} from '../../../lib/sweep/queued/semaphore.ts';
+import { useDynamoDbLocal } from '../../helpers/dynamodb-local.ts';
+
+const dynamo = useDynamoDbLocal();
+
+type Make = (now: () => number) => Promise<LaneSemaphore>;
+
+const implementations: [string, Make][] = [
+  ['memory', async (now) => new MemoryLaneSemaphore({ now })],
+  [
+    'dynamodb',
+    async (now) =>
+      new DynamoLaneSemaphore({
+        client: dynamo().documentClient,
+        tableName: await dynamo().createLedgerTable(),
+        now,
+      }),
+  ],
+];
+
+describe.each(implementations)('LaneSemaphore (%s)', (_name, make) => {
+  it('never lets more than the limit hold a lane, even when 20 workers race for it', async () => {
+    const semaphore = await make(Date.now);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => semaphore.acquire('csbs/p1', `d${i}`, 5, 60_000)),
+    );
+    expect(results.filter((result) => result.ok)).toHaveLength(5);
+    // Another lane is independent.
+    expect(await semaphore.acquire('csbs/p2', 'd0', 5, 60_000)).toEqual({ ok: true, refreshed: false });
+  });
+
+  it('refreshes a holder, frees on release, and frees a crashed holder when its lease ends', async () => {
+    let now = 1_000_000;
+    const semaphore = await make(() => now);
+    expect(await semaphore.acquire('lane', 'a', 2, 10_000)).toEqual({ ok: true, refreshed: false });
+    expect(await semaphore.acquire('lane', 'b', 2, 10_000)).toEqual({ ok: true, refreshed: false });
+    expect((await semaphore.acquire('lane', 'c', 2, 10_000)).ok).toBe(false);
+    // The same holder again (a tracking message) keeps its slot instead of taking a second one.
+    expect(await semaphore.acquire('lane', 'a', 2, 10_000)).toEqual({ ok: true, refreshed: true });
+    await semaphore.release('lane', 'b');
+    expect(await semaphore.acquire('lane', 'c', 2, 10_000)).toEqual({ ok: true, refreshed: false });
+    // 'a' crashed and never released; 'c' keeps refreshing. After a's lease, its slot is free.
+    now += 6_000;
+    expect((await semaphore.acquire('lane', 'c', 2, 10_000)).ok).toBe(true);
+    expect((await semaphore.acquire('lane', 'd', 2, 10_000)).ok).toBe(false);
+    now += 5_000;
+    expect(await semaphore.acquire('lane', 'd', 2, 10_000)).toEqual({ ok: true, refreshed: false });
+    // Releasing what one does not hold changes nothing.
+    await semaphore.release('lane', 'zzz');
+    expect((await semaphore.acquire('lane', 'e', 2, 10_000)).ok).toBe(false);
+  });
+
+  it('holds every newcomer back while the lane is paused, but not the holders already in', async () => {
+    let now = 5_000_000;
+    const semaphore = await make(() => now);
+    expect((await semaphore.acquire('lane', 'a', 5, 60_000)).ok).toBe(true);
+    await semaphore.pause('lane', 3_000);
+    await semaphore.pause('lane', 1_000); // a shorter pause does not shorten it
+    expect(await semaphore.acquire('lane', 'b', 5, 60_000)).toEqual({ ok: false, retryAfterMs: 3_000 });
+    expect(await semaphore.acquire('lane', 'a', 5, 60_000)).toEqual({ ok: true, refreshed: true });
+    now += 3_001;
+    expect(await semaphore.acquire('lane', 'b', 5, 60_000)).toEqual({ ok: true, refreshed: false });
+  });
+
+  it('lets one holder claim a key until the claim ends; the same holder may claim again', async () => {
+    let now = 9_000_000;
+    const semaphore = await make(() => now);
+    const racers = await Promise.all(['m1', 'm2', 'm3'].map((id) => semaphore.claim('del#4', id, 10_000)));
+    expect(racers.filter(Boolean)).toHaveLength(1);
+    const winner = ['m1', 'm2', 'm3'][racers.indexOf(true)] as string;
+    expect(await semaphore.claim('del#4', winner, 10_000)).toBe(true);
+    expect(await semaphore.claim('del#5', 'm2', 10_000)).toBe(true);
+    now += 10_001;
+    expect(await semaphore.claim('del#4', winner === 'm1' ? 'm2' : 'm1', 10_000)).toBe(true);
+  });
+});
