@@ -2,7 +2,8 @@
  * The retention sweep: an EventBridge schedule and `POST /sweeps` (API Gateway HTTP API v2, JSON body
  * `{dry_run?, targets?, policy?, sweep_id?}`). The schedule resumes its own sweep on a retry of the same event
  * (sweep id `scheduled-<event id>`); a POST that reaches the API's time limit answers 202 with the partial
- * report, and POSTing the same sweep_id again resumes it.
+ * report, and POSTing the same sweep_id again resumes it. With SWEEP_QUEUE_URL set the sweep runs queued: it
+ * enqueues the planned items for the delete-worker and answers 202 (status `queued`) at once.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
@@ -10,6 +11,7 @@ import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts'
 import { logger } from '../lib/logger.ts';
 import { runtime } from '../lib/runtime.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
+import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
 import { SweepRequestSchema } from '../lib/sweep/request.ts';
 import { deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
 
@@ -31,6 +33,8 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
+      // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
+      sweep: { fanOut: sweepFanOutFor(rt.config) },
     });
     return sweepResponse(report);
   });
@@ -49,6 +53,7 @@ const scheduleHandler = middy<ScheduleEvent, unknown>().handler(async (event, co
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
+      sweep: { fanOut: sweepFanOutFor(rt.config) },
     },
     `scheduled-${event.id}`,
   );

@@ -95,7 +95,8 @@ export async function startSweep(
 
 /**
  * 200 with the report when the sweep ran to its end; 202 with the partial report when it stopped at the
- * invocation's deadline (POST again with the same sweep_id to resume); 409 CIRCUIT_BREAKER when refused.
+ * invocation's deadline (POST again with the same sweep_id to resume) or was handed to the queue (queued
+ * mode); 409 CIRCUIT_BREAKER when refused.
  */
 export function sweepResponse(report: SweepReport): APIGatewayProxyStructuredResultV2 {
   if (report.status === 'refused') {
@@ -106,7 +107,7 @@ export function sweepResponse(report: SweepReport): APIGatewayProxyStructuredRes
       { details: { sweep_id: report.sweep_id, refused: report.refused ?? [] } },
     );
   }
-  return jsonResponse(report.status === 'aborted' ? 202 : 200, report);
+  return jsonResponse(report.status === 'aborted' || report.status === 'queued' ? 202 : 200, report);
 }
 
 /** An AbortSignal that fires `marginMs` before the invocation's deadline (and never later than `capMs`). */
