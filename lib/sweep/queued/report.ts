@@ -98,3 +98,19 @@ export async function queuedSweepReport(
         : 'completed';
   return { sweep_id: sweepId, mode: 'queued', status, totals, targets };
 }
+
+/**
+ * Stores the assembled report with `ledger.finishSweep` once no item is pending (idempotent: a second call
+ * stores the same counts again). Whoever reads the sweep last may call it — GET /sweeps/{id}, an operator, a
+ * scheduled check; until then the report is simply assembled on read. Returns the report (running or final).
+ */
+export async function finalizeQueuedSweep(
+  ledger: Pick<Ledger, 'getSweep' | 'listBySweep' | 'get' | 'finishSweep'>,
+  sweepId: string,
+): Promise<QueuedSweepReport | undefined> {
+  const report = await queuedSweepReport(ledger, sweepId);
+  if (report !== undefined && report.status !== 'running') {
+    await ledger.finishSweep(sweepId, { ...report, targets: [...report.targets] });
+  }
+  return report;
+}

@@ -14,7 +14,7 @@ import type { HuaweiRequester } from '../../../lib/services/index.ts';
 import { adapters } from '../../../lib/services/index.ts';
 import { type Simulator, startSimulator } from '../../../lib/simulator/index.ts';
 import { type MessageSender, queuedFanOut, sqsSender } from '../../../lib/sweep/queued/enqueue.ts';
-import { queuedSweepReport } from '../../../lib/sweep/queued/report.ts';
+import { finalizeQueuedSweep, queuedSweepReport } from '../../../lib/sweep/queued/report.ts';
 import { DynamoLaneSemaphore } from '../../../lib/sweep/queued/semaphore.ts';
 import type { QueuedWorkerDeps } from '../../../lib/sweep/queued/worker.ts';
 import { ledgerPlanLookup } from '../../../lib/sweep/step.ts';
@@ -127,8 +127,12 @@ function drive(sweepId: string, options: Partial<WorkerLoopOptions> = {}) {
 }
 
 async function expectSafeEndState(sweepId: string, { oneSendEach = true } = {}) {
-  const report = await queuedSweepReport(ledger, sweepId);
+  const report = await finalizeQueuedSweep(ledger, sweepId);
   expect(report).toMatchObject({ status: 'completed', mode: 'queued' });
+  expect((await ledger.getSweep(sweepId))?.sweep).toMatchObject({
+    status: 'finished',
+    report: { status: 'completed' },
+  });
   expect(report?.totals.deleted).toBe(report?.totals.planned);
   const stored = await ledger.getSweep(sweepId);
   const items = stored?.items ?? [];
