@@ -21,7 +21,6 @@ import {
  */
 
 export const CBR_MAX_PAGE = 1000;
-export const GIB = 1024 ** 3;
 
 export const CbrBackupSchema = z.looseObject({
   id: z.string().min(1),
@@ -34,7 +33,10 @@ export const CbrBackupSchema = z.looseObject({
   resource_id: z.string().min(1),
   resource_type: z.string().nullish(),
   resource_name: z.string().nullish(),
-  /** GB (the protected resource's size, per the CBR API reference). */
+  /**
+   * GB — the size of the protected resource (the disk or server), not of the backup: the SDKs document it as
+   * "resource size". Deleting a backup does not reclaim it, so it is never reported as bytes reclaimed.
+   */
   resource_size: z.number().nonnegative().nullish(),
   image_type: z.string().nullish(),
   tags: TagListSchema,
@@ -84,7 +86,6 @@ export function toBackup(record: CbrBackup, region: string, projectId: string): 
   if (record.vault_id) backup.vault_id = record.vault_id;
   if (record.resource_name) backup.resource_name = record.resource_name;
   if (record.name) backup.name = record.name;
-  if (record.resource_size != null) backup.size_bytes = record.resource_size * GIB;
   return backup;
 }
 

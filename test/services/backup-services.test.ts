@@ -221,12 +221,13 @@ describe('CBR adapter', () => {
       delete_id: 'b-0',
       vault_id: 'vault-1',
       resource_id: 'vol-1',
-      size_bytes: 40 * 1024 ** 3,
       manual: false,
       state: 'finished',
       created_at: Date.parse('2026-11-10T00:00:00Z'),
     });
     expect(listed.map((b) => b.state)).toEqual(['finished', 'failed', 'in_progress', 'deleting', 'finished']);
+    // resource_size is the protected disk's size, not the backup's: never counted as reclaimable.
+    expect(listed[0]?.size_bytes).toBeUndefined();
   });
 
   it('stops when a page comes back empty even if count says more', async () => {
