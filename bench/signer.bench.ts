@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- signer`: microseconds per signature for our `sign`, the official Node SDK's `AKSKSigner.sign`
- * and the crypto floor, in one process after warm-up. Fails (exit 1) when ours is above 1.5x the floor.
+ * and the crypto floor, in one process after warm-up. Fails (exit 1) when ours is above 1.5x the issue's floor.
  *
- * The floor is the hashing our signer cannot avoid, over the very strings it hashes:
+ * Two floors are printed. The gate uses the issue's definition: "two SHA-256 and one HMAC over the same
+ * strings" — SHA-256 of the body (empty for a GET), SHA-256 of the canonical request, HMAC of the string to
+ * sign. The strict floor, printed for information, is only the hashing our signer actually does:
  *   SHA-256 hex of the canonical request + HMAC-SHA256 hex of the string to sign (key = SK as a string),
  *   + SHA-256 hex of the body when there is one (an empty body's hash is a constant, so no-body requests
  *   have no body hash in the floor).
@@ -44,6 +46,7 @@ interface Scenario {
   readonly ours: () => string;
   readonly sdk: () => string;
   readonly floor: () => string;
+  readonly issueFloor: () => string;
   readonly classicFloor: () => string;
   readonly floorParts: string;
 }
@@ -86,6 +89,7 @@ function scenario(
     bodyText === undefined
       ? () => hash('sha256', canonical, 'hex') + hmac()
       : () => hash('sha256', bodyText, 'hex') + hash('sha256', canonical, 'hex') + hmac();
+  const issueFloor = () => hash('sha256', bodyText ?? '', 'hex') + hash('sha256', canonical, 'hex') + hmac();
   const classicHmac = () => createHmac('sha256', credentials.sk).update(toSign).digest('hex');
   const classicFloor =
     bodyText === undefined
@@ -99,6 +103,7 @@ function scenario(
     ours: () => sign(request, credentials, now).Authorization,
     sdk: () => AKSKSigner.sign(sdkRequest, sdkCredential).Authorization as string,
     floor,
+    issueFloor,
     classicFloor,
     floorParts:
       bodyText === undefined
@@ -125,14 +130,20 @@ function timing(values: number[]): Timing {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
-type Contender = 'ours' | 'sdk' | 'floor' | 'classicFloor';
-const contenders: readonly Contender[] = ['ours', 'sdk', 'floor', 'classicFloor'];
+type Contender = 'ours' | 'sdk' | 'floor' | 'issueFloor' | 'classicFloor';
+const contenders: readonly Contender[] = ['ours', 'sdk', 'floor', 'issueFloor', 'classicFloor'];
 
 function measure(s: Scenario): Record<Contender, Timing> {
   gc?.(); // once per scenario: a forced full GC before every round shrinks the young generation and then
   // charges the next round for regrowing it, which punishes whichever contender allocates most
   for (const c of contenders) round(s[c], WARMUP);
-  const times: Record<Contender, number[]> = { ours: [], sdk: [], floor: [], classicFloor: [] };
+  const times: Record<Contender, number[]> = {
+    ours: [],
+    sdk: [],
+    floor: [],
+    issueFloor: [],
+    classicFloor: [],
+  };
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of contenders) times[c].push(round(s[c], PER_ROUND));
   }
@@ -140,6 +151,7 @@ function measure(s: Scenario): Record<Contender, Timing> {
     ours: timing(times.ours),
     sdk: timing(times.sdk),
     floor: timing(times.floor),
+    issueFloor: timing(times.issueFloor),
     classicFloor: timing(times.classicFloor),
   };
 }
@@ -174,24 +186,29 @@ const show = (t: Timing): string => `${t.p10.toFixed(2).padStart(6)} (${t.median
 let worst = 0;
 for (const s of scenarios) {
   const m = measure(s);
-  const ratio = m.ours.p10 / m.floor.p10;
-  const medianRatio = m.ours.median / m.floor.median;
+  const ratio = m.ours.p10 / m.issueFloor.p10;
+  const medianRatio = m.ours.median / m.issueFloor.median;
+  const strictRatio = m.ours.p10 / m.floor.p10;
   worst = Math.max(worst, ratio);
   console.log(`\n${s.name}`);
   console.log(`  ours sign():          ${show(m.ours)} µs/signature`);
   console.log(`  official AKSKSigner:  ${show(m.sdk)} µs/signature`);
-  console.log(`  crypto floor:         ${show(m.floor)} µs  (${s.floorParts}; crypto.hash, KeyObject HMAC)`);
+  console.log(
+    `  issue's floor:        ${show(m.issueFloor)} µs  (SHA-256(body, empty for a GET) + SHA-256(canonical request) + HMAC)`,
+  );
+  console.log(`  strict floor:         ${show(m.floor)} µs  (${s.floorParts}; crypto.hash, KeyObject HMAC)`);
   console.log(
     `  classic floor:        ${show(m.classicFloor)} µs  (same via createHash and createHmac(SK string))`,
   );
   console.log(
-    `  ratio ours/floor:     ${ratio.toFixed(2).padStart(6)}x  (median ${medianRatio.toFixed(2)}x; target <= ${TARGET_RATIO}x)`,
+    `  ratio ours/issue's:   ${ratio.toFixed(2).padStart(6)}x  (median ${medianRatio.toFixed(2)}x; target <= ${TARGET_RATIO}x)`,
   );
+  console.log(`  ratio ours/strict:    ${strictRatio.toFixed(2).padStart(6)}x  (information)`);
   console.log(`  ratio official/ours:  ${(m.sdk.p10 / m.ours.p10).toFixed(2).padStart(6)}x`);
 }
 if (sink === 0) console.log('(sink)');
 const ok = worst <= TARGET_RATIO;
 console.log(
-  `\nsigner: worst ours/floor ${worst.toFixed(2)}x -> ${ok ? 'PASS' : 'FAIL'} (target <= ${TARGET_RATIO}x)`,
+  `\nsigner: worst ours/issue's floor ${worst.toFixed(2)}x -> ${ok ? 'PASS' : 'FAIL'} (target <= ${TARGET_RATIO}x)`,
 );
 process.exit(ok ? 0 : 1);
