@@ -75,6 +75,8 @@ export interface HuaweiClientOptions {
   readonly auth: AuthProvider;
   readonly retry?: Partial<RetryPolicy> | undefined;
   readonly timeouts?: Partial<Timeouts> | undefined;
+  /** Keep-alive connections per origin (default DEFAULT_CONNECTIONS_PER_ORIGIN). */
+  readonly connectionsPerOrigin?: number | undefined;
   /** Injected for tests: sleeping, jitter and the clock used for time bounds and Retry-After dates. */
   readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
   readonly random?: (() => number) | undefined;
@@ -94,12 +96,19 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 5
 // One keep-alive pool per origin (and connect timeout), reused by every client in the process.
 const pools = new Map<string, Pool>();
 
-function poolFor(origin: string, connectMs: number): Pool {
-  const key = `${origin} ${connectMs}`;
+/**
+ * Keep-alive connections per origin. One origin serves every project of a service in a region, and the sweep
+ * runs up to 5 CSBS deletions (each a DELETE, then polls) per project at once: 16 would cap a 4-project sweep
+ * below its own lane limits.
+ */
+export const DEFAULT_CONNECTIONS_PER_ORIGIN = 64;
+
+function poolFor(origin: string, connectMs: number, connections: number): Pool {
+  const key = `${origin} ${connectMs} ${connections}`;
   let pool = pools.get(key);
   if (!pool) {
     pool = new Pool(origin, {
-      connections: 16,
+      connections,
       keepAliveTimeout: 10_000,
       connect: { timeout: connectMs },
     });
@@ -228,6 +237,7 @@ export class HuaweiClient {
   readonly #auth: AuthProvider;
   readonly #retry: RetryPolicy;
   readonly #timeouts: Timeouts;
+  readonly #connections: number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #random: () => number;
   readonly #now: () => number;
@@ -238,6 +248,11 @@ export class HuaweiClient {
     this.#auth = options.auth;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    const connections = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
+    if (!Number.isInteger(connections) || connections < 1) {
+      throw new RangeError(`connectionsPerOrigin must be a whole number >= 1, got ${connections}`);
+    }
+    this.#connections = connections;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
@@ -332,7 +347,7 @@ export class HuaweiClient {
     signal: AbortSignal | undefined,
   ): Promise<Attempt> {
     try {
-      const response = await poolFor(url.origin, this.#timeouts.connectMs).request({
+      const response = await poolFor(url.origin, this.#timeouts.connectMs, this.#connections).request({
         method,
         path: `${url.pathname}${url.search}`,
         headers,

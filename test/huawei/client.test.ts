@@ -159,6 +159,67 @@ describe('connection reuse', () => {
   });
 });
 
+describe('connections per origin', () => {
+  /** Holds every response until `release` is called, counting requests that are open at the same time. */
+  async function holdingServer() {
+    let open = 0;
+    let maxOpen = 0;
+    const held: (() => void)[] = [];
+    const fresh = await startLoopback((_request, res) => {
+      open += 1;
+      maxOpen = Math.max(maxOpen, open);
+      held.push(() => {
+        open -= 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    return {
+      fresh,
+      maxOpen: () => maxOpen,
+      held,
+      release: () => {
+        for (const answer of held.splice(0)) answer();
+      },
+    };
+  }
+
+  it('lets more requests than the old fixed pool of 16 be in flight to one origin', async () => {
+    const server = await holdingServer();
+    try {
+      const { client } = loopbackClient(server.fresh.baseUrl);
+      const calls = Array.from({ length: 24 }, () => client.request(op(), Anything));
+      await expect.poll(() => server.held.length, { timeout: 5_000 }).toBe(24);
+      server.release();
+      await Promise.all(calls);
+      expect(server.maxOpen()).toBe(24);
+    } finally {
+      await server.fresh.close();
+    }
+  });
+
+  it('never opens more than connectionsPerOrigin connections', async () => {
+    const server = await holdingServer();
+    try {
+      const { client } = loopbackClient(server.fresh.baseUrl, { connectionsPerOrigin: 3 });
+      const calls = Array.from({ length: 9 }, () => client.request(op(), Anything));
+      await expect.poll(() => server.held.length, { timeout: 5_000 }).toBe(3);
+      while (server.fresh.seen.length < 9) {
+        server.release();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      server.release();
+      await Promise.all(calls);
+      expect(server.maxOpen()).toBe(3);
+    } finally {
+      await server.fresh.close();
+    }
+  });
+
+  it('rejects a connection count below 1', () => {
+    expect(() => loopbackClient('http://127.0.0.1:1', { connectionsPerOrigin: 0 })).toThrow(RangeError);
+  });
+});
+
 describe('error mapping', () => {
   it('reads the {error_code, error_msg} shape and the X-Request-Id header', async () => {
     server.respond = json(
