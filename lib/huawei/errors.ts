@@ -14,8 +14,12 @@ export interface UpstreamContext {
 
 /** Codes that mean "the thing to delete is already gone". */
 export const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['CSBS.3001', 'DBS.201502', 'DBS.201214']);
-/** Codes that mean "busy, try later" (a backup is being created or another task holds the resource). */
-export const BUSY_CODES: ReadonlySet<string> = new Set(['CSBS.2003']);
+/**
+ * Codes that mean "busy, try later" (a backup is being created or another task holds the resource).
+ * DBS.200019 ("other operations are in progress") comes with HTTP 403 from the DB services; the Terraform
+ * providers retry it, so it must not read as an authorisation failure.
+ */
+export const BUSY_CODES: ReadonlySet<string> = new Set(['CSBS.2003', 'DBS.200019']);
 export const THROTTLED_CODES: ReadonlySet<string> = new Set(['APIG.0308']);
 
 export interface HuaweiApiErrorInit extends UpstreamContext {
