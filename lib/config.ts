@@ -66,6 +66,7 @@ const EnvSchema = z.object({
   HWC_REGION: optionalString.pipe(RegionSchema.optional()),
   HWC_PROJECT_ALLOWLIST: optionalString,
   HWC_ENDPOINT_PRESET: optionalString.pipe(z.enum(['huaweicloud', 'otc']).default('huaweicloud')),
+  HWC_ENDPOINT_OVERRIDES: optionalString,
   HWC_REGIONS_FILE: optionalString,
   HWC_AUTH_MODE: optionalString.pipe(z.enum(['aksk', 'token']).default('aksk')),
   HUAWEICLOUD_SDK_AK: optionalString,
@@ -138,7 +139,10 @@ export interface Config {
   readonly projectAllowlist: ReadonlySet<string> | undefined;
   readonly endpointPreset: 'huaweicloud' | 'otc';
   readonly regionsFile: string | undefined;
-  /** From HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION}: service → region → endpoint URLs (first is preferred). */
+  /**
+   * From HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} and HWC_ENDPOINT_OVERRIDES (for HWC_REGION): service →
+   * region → endpoint URLs (first is preferred).
+   */
   readonly endpointOverrides: Readonly<
     Partial<Record<EndpointService, Readonly<Record<string, readonly string[]>>>>
   >;
@@ -164,7 +168,7 @@ type Issue = { key: string; message: string };
 function parseEndpointOverrides(
   env: Record<string, string | undefined>,
   issues: Issue[],
-): Config['endpointOverrides'] {
+): Partial<Record<EndpointService, Record<string, string[]>>> {
   const overrides: Partial<Record<EndpointService, Record<string, string[]>>> = {};
   for (const [key, raw] of Object.entries(env)) {
     if (!key.startsWith(OVERRIDE_PREFIX) || raw === undefined || raw.trim() === '') continue;
@@ -195,6 +199,45 @@ function parseEndpointOverrides(
     overrides[service.data] = byRegion;
   }
   return overrides;
+}
+
+/**
+ * HWC_ENDPOINT_OVERRIDES: `service=url` entries (comma or whitespace separated; a service named twice lists
+ * several URLs, first preferred) for HWC_REGION. One fixed key, so a deployment file can pass it whatever the
+ * region, where the HUAWEICLOUD_SDK_REGION_* key names the region. A per-region key for the same service and
+ * region wins over it.
+ */
+function mergeRegionOverrides(
+  raw: string | undefined,
+  region: string | undefined,
+  overrides: Partial<Record<EndpointService, Record<string, string[]>>>,
+  issues: Issue[],
+): void {
+  if (raw === undefined) return;
+  const key = 'HWC_ENDPOINT_OVERRIDES';
+  if (region === undefined) {
+    issues.push({ key, message: 'needs HWC_REGION (its endpoints are for that region)' });
+    return;
+  }
+  const byService: Partial<Record<EndpointService, string[]>> = {};
+  for (const entry of raw.split(/[\s,]+/).filter((part) => part !== '')) {
+    const separator = entry.indexOf('=');
+    const service = EndpointServiceSchema.safeParse(entry.slice(0, Math.max(separator, 0)).toLowerCase());
+    const url = entry.slice(separator + 1);
+    if (separator < 1 || !service.success || !UrlSchema.safeParse(url).success) {
+      issues.push({
+        key,
+        message: `expected comma-separated {${HUAWEI_SERVICES.join('|')}}=http(s) URL entries`,
+      });
+      return;
+    }
+    byService[service.data] = [...(byService[service.data] ?? []), url];
+  }
+  for (const [service, urls] of Object.entries(byService) as [EndpointService, string[]][]) {
+    const byRegion = overrides[service] ?? {};
+    byRegion[region] ??= urls;
+    overrides[service] = byRegion;
+  }
 }
 
 function credentialsFrom(env: z.infer<typeof EnvSchema>, issues: Issue[]): CredentialsSource | undefined {
@@ -263,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const endpointOverrides = parseEndpointOverrides(env, issues);
+  mergeRegionOverrides(e.HWC_ENDPOINT_OVERRIDES, e.HWC_REGION, endpointOverrides, issues);
   const credentials = credentialsFrom(e, issues);
   const projectAllowlist = allowlistFrom(e.HWC_PROJECT_ALLOWLIST, issues);
   if (e.LEDGER === 'dynamodb' && e.LEDGER_TABLE === undefined) {

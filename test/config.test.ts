@@ -103,6 +103,32 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads HWC_ENDPOINT_OVERRIDES as service=url entries for HWC_REGION; a per-region key wins', () => {
+    const cfg = loadConfig({
+      HWC_REGION: 'ap-southeast-1',
+      HWC_ENDPOINT_OVERRIDES:
+        'csbs=http://127.0.0.1:9000/csbs, cbr=http://127.0.0.1:9000/cbr cbr=http://127.0.0.1:9001/cbr,DIS=http://127.0.0.1:9000/dis',
+      HUAWEICLOUD_SDK_REGION_CSBS_AP_SOUTHEAST_1: 'http://127.0.0.1:7000',
+    });
+    expect(cfg.endpointOverrides).toEqual({
+      csbs: { 'ap-southeast-1': ['http://127.0.0.1:7000'] },
+      cbr: { 'ap-southeast-1': ['http://127.0.0.1:9000/cbr', 'http://127.0.0.1:9001/cbr'] },
+      dis: { 'ap-southeast-1': ['http://127.0.0.1:9000/dis'] },
+    });
+  });
+
+  it('treats an empty HWC_ENDPOINT_OVERRIDES as unset and names a malformed one', () => {
+    expect(loadConfig({ HWC_ENDPOINT_OVERRIDES: '  ' }).endpointOverrides).toEqual({});
+    expect(() => loadConfig({ HWC_ENDPOINT_OVERRIDES: 'cbr=http://127.0.0.1:9000' })).toThrow(
+      /HWC_ENDPOINT_OVERRIDES: needs HWC_REGION/,
+    );
+    for (const bad of ['ecs=http://x.example', 'cbr=ftp://x', 'http://x.example', 'cbr']) {
+      expect(() => loadConfig({ HWC_REGION: 'eu-de', HWC_ENDPOINT_OVERRIDES: bad })).toThrow(
+        /HWC_ENDPOINT_OVERRIDES: expected/,
+      );
+    }
+  });
+
   it('reads AK/SK credentials and keeps the secret out of JSON and inspect', () => {
     const cfg = loadConfig({
       HUAWEICLOUD_SDK_AK: 'QTWAOYTTINDUT2QVKYUC',
