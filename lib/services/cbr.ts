@@ -9,6 +9,7 @@ import {
   type DeletionStatus,
   type HuaweiRequester,
   HuaweiTimeSchema,
+  offsetPages,
   type PollRef,
   parseHuaweiTime,
   TagListSchema,
@@ -97,8 +98,7 @@ export async function* listBackups(
   const limit = clampPageSize(target.pageSize, CBR_MAX_PAGE, CBR_MAX_PAGE);
   const resourceIds = target.filters?.resourceIds ?? [undefined];
   for (const resourceId of resourceIds) {
-    let offset = 0;
-    for (;;) {
+    yield* offsetPages(async (offset) => {
       const response = await client.request(
         {
           service: 'cbr',
@@ -117,11 +117,11 @@ export async function* listBackups(
         CbrListResponseSchema,
         { signal },
       );
-      const page = response.body.backups;
-      for (const record of page) yield toBackup(record, target.region, target.projectId);
-      offset += page.length;
-      if (page.length === 0 || offset >= response.body.count) break;
-    }
+      return {
+        records: response.body.backups.map((record) => toBackup(record, target.region, target.projectId)),
+        total: response.body.count,
+      };
+    });
   }
 }
 

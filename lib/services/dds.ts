@@ -8,6 +8,7 @@ import {
   type DeletionStatus,
   type HuaweiRequester,
   HuaweiTimeSchema,
+  offsetPages,
   type PollRef,
   parseHuaweiTime,
 } from './deletion.ts';
@@ -98,8 +99,7 @@ export async function* listBackups(
     ? [target.filters.instanceId]
     : (target.filters?.resourceIds ?? [undefined]);
   for (const instanceId of instanceIds) {
-    let offset = 0;
-    for (;;) {
+    yield* offsetPages(async (offset) => {
       const response = await client.request(
         {
           service: 'dds',
@@ -118,11 +118,11 @@ export async function* listBackups(
         DdsListResponseSchema,
         { signal },
       );
-      const page = response.body.backups;
-      for (const record of page) yield toBackup(record, target.region, target.projectId);
-      offset += page.length;
-      if (page.length === 0 || offset >= response.body.total_count) break;
-    }
+      return {
+        records: response.body.backups.map((record) => toBackup(record, target.region, target.projectId)),
+        total: response.body.total_count,
+      };
+    });
   }
 }
 

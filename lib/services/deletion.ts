@@ -83,3 +83,25 @@ export function tagStrings(tags: z.infer<typeof TagListSchema>): string[] {
 export function clampPageSize(requested: number | undefined, fallback: number, max: number): number {
   return Math.max(1, Math.min(max, requested ?? fallback));
 }
+
+/** One page of an offset/limit listing: its records and the total the service reports. */
+export interface OffsetPage<T> {
+  readonly records: readonly T[];
+  readonly total: number;
+}
+
+/**
+ * Walks an offset/limit listing (CBR `count`, DDS `total_count`) page by page until the reported total is
+ * reached, or a page comes back empty (a total that overstates must not loop forever).
+ */
+export async function* offsetPages<T>(
+  fetchPage: (offset: number) => Promise<OffsetPage<T>>,
+): AsyncIterable<T> {
+  let offset = 0;
+  for (;;) {
+    const page = await fetchPage(offset);
+    yield* page.records;
+    offset += page.records.length;
+    if (page.records.length === 0 || offset >= page.total) return;
+  }
+}
