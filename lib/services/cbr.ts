@@ -54,7 +54,8 @@ export const CbrListResponseSchema = z.looseObject({
 
 export const CbrShowResponseSchema = z.looseObject({ backup: CbrBackupSchema });
 
-const STATES: Readonly<Record<string, BackupState>> = {
+/** CBR backup statuses (CSBS checkpoint items use the same words). */
+export const CBR_STATES: Readonly<Record<string, BackupState>> = {
   available: 'finished',
   error: 'failed',
   waiting_protect: 'in_progress',
@@ -67,7 +68,7 @@ const STATES: Readonly<Record<string, BackupState>> = {
 
 /** An unknown upstream status is treated as in progress: never a deletion candidate. */
 export function cbrState(status: string): BackupState {
-  return STATES[status] ?? 'in_progress';
+  return CBR_STATES[status] ?? 'in_progress';
 }
 
 export function toBackup(record: CbrBackup, region: string, projectId: string): Backup {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HuaweiNotFoundError, HuaweiResponseShapeError } from '../huawei/errors.ts';
 import type { Backup, BackupState } from './backup.ts';
+import { CBR_STATES } from './cbr.ts';
 import {
   type BackupTarget,
   clampPageSize,
@@ -55,17 +56,8 @@ export const CsbsShowItemResponseSchema = z.looseObject({ checkpoint_item: CsbsC
 
 export const CsbsDeleteResponseSchema = z.unknown();
 
-const STATES: Readonly<Record<string, BackupState>> = {
-  available: 'finished',
-  error: 'failed',
-  waiting_protect: 'in_progress',
-  protecting: 'in_progress',
-  waiting_restore: 'in_progress',
-  restoring: 'in_progress',
-  waiting_delete: 'deleting',
-  deleting: 'deleting',
-  deleted: 'deleting',
-};
+/** CSBS checkpoint items share CBR's status vocabulary, plus `deleted` (an item on its way out). */
+const STATES: Readonly<Record<string, BackupState>> = { ...CBR_STATES, deleted: 'deleting' };
 
 /** An unknown upstream status is treated as in progress: never a deletion candidate. */
 export function csbsState(status: string): BackupState {
