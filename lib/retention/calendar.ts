@@ -19,8 +19,18 @@ export interface CivilTime {
   epochDay: number;
 }
 
-/** Howard Hinnant's days-from-civil inverse: proleptic Gregorian, exact for any epoch day. */
-export function civilFromEpochDay(epochDay: number): { year: number; month: number; day: number } {
+/** A calendar date, filled in place by `civilDateInto`. */
+interface CivilDate {
+  year: number;
+  month: number;
+  day: number;
+}
+
+/**
+ * Howard Hinnant's days-from-civil inverse: proleptic Gregorian, exact for any epoch day. Writes into `into`
+ * so that the planner's hot path (`civilInto`, a million backups) allocates nothing.
+ */
+function civilDateInto(epochDay: number, into: CivilDate): void {
   const shifted = epochDay + 719_468;
   const era = Math.floor(shifted / 146_097);
   const dayOfEra = shifted - era * 146_097;
@@ -33,10 +43,16 @@ export function civilFromEpochDay(epochDay: number): { year: number; month: numb
   );
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
   const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  return { year, month, day };
+  into.year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  into.month = month;
+  into.day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
+}
+
+export function civilFromEpochDay(epochDay: number): { year: number; month: number; day: number } {
+  const date: CivilDate = { year: 0, month: 0, day: 0 };
+  civilDateInto(epochDay, date);
+  return date;
 }
 
 /** Days since 1970-01-01 of January 1st of `year` (proleptic Gregorian). */
@@ -168,22 +184,7 @@ export class ZoneCalendar {
     const epochDay = Math.floor(wall / MS_PER_DAY);
     const intoDay = wall - epochDay * MS_PER_DAY;
     const hour = Math.floor(intoDay / MS_PER_HOUR);
-    const shifted = epochDay + 719_468;
-    const era = Math.floor(shifted / 146_097);
-    const dayOfEra = shifted - era * 146_097;
-    const yearOfEra = Math.floor(
-      (dayOfEra -
-        Math.floor(dayOfEra / 1460) +
-        Math.floor(dayOfEra / 36_524) -
-        Math.floor(dayOfEra / 146_096)) /
-        365,
-    );
-    const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-    const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
-    const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-    into.year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-    into.month = month;
-    into.day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
+    civilDateInto(epochDay, into);
     into.hour = hour;
     into.withinHour = intoDay - hour * MS_PER_HOUR;
     into.epochDay = epochDay;
