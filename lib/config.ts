@@ -387,3 +387,32 @@ export function requireRegion(cfg: Config): string {
   if (cfg.region === undefined) throw new ConfigurationError('HWC_REGION: is required');
   return cfg.region;
 }
+
+/** A setting a command needs; `requireSettings` checks several at once. */
+export type RequiredSetting = 'region' | 'credentials' | 'projectAllowlist';
+
+const SETTING_HINTS: Readonly<Record<RequiredSetting, string>> = {
+  region:
+    'HWC_REGION: is required (the region to call, e.g. ap-southeast-1; a policy that lists its regions needs none)',
+  credentials:
+    'HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (an AK/SK pair), HWC_CREDENTIALS_SECRET_ARN, or HWC_AUTH_MODE=token with HWC_IAM_DOMAIN_NAME, HWC_IAM_USER_NAME and HWC_IAM_PASSWORD: one is required',
+  projectAllowlist: 'HWC_PROJECT_ALLOWLIST: is required (comma-separated project ids the HTTP API may touch)',
+};
+
+/**
+ * Checks every setting in `needs` and throws one ConfigurationError naming all that are missing, so a
+ * first run reports everything to set at once instead of one key per attempt.
+ */
+export function requireSettings(cfg: Config, needs: readonly RequiredSetting[]): void {
+  const present: Record<RequiredSetting, boolean> = {
+    region: cfg.region !== undefined,
+    credentials: cfg.credentials !== undefined,
+    projectAllowlist: cfg.projectAllowlist !== undefined,
+  };
+  const missing = needs.filter((setting) => !present[setting]);
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `missing configuration (${missing.length}):\n${missing.map((setting) => `  ${SETTING_HINTS[setting]}`).join('\n')}\nSee .env.example and the README's Configuration section.`,
+    );
+  }
+}

@@ -19,7 +19,9 @@ describe('npm run demo (the README main command)', () => {
     expect(stdout).toMatch(/Dry run \S+: \d+ deletions planned, \d+ kept, DELETE calls so far: 0/);
     expect(stdout).toMatch(/deleted\/total: servers-ap-southeast-1 (\d+)\/\1/);
     expect(stdout).toContain('status completed');
-    expect(stdout).toMatch(/kept backups that received a DELETE: 0 \(of \d+ kept\)/);
+    expect(stdout).toMatch(
+      /kept backups that received a DELETE: 0 \(of \d+ not planned: \d+ kept, \d+ out of scope, 0 in no target\)/,
+    );
     expect(stdout).toMatch(/backups deleted more than once: +0 \(of \d+ deleted\)/);
     expect(stdout).not.toContain('VIOLATION');
     expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^OK /);
