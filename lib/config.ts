@@ -392,8 +392,7 @@ export function requireRegion(cfg: Config): string {
 export type RequiredSetting = 'region' | 'credentials' | 'projectAllowlist';
 
 const SETTING_HINTS: Readonly<Record<RequiredSetting, string>> = {
-  region:
-    'HWC_REGION: is required (the region to call, e.g. ap-southeast-1; a policy that lists its regions needs none)',
+  region: 'HWC_REGION: is required (the region whose endpoints to call, e.g. ap-southeast-1)',
   credentials:
     'HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (an AK/SK pair), HWC_CREDENTIALS_SECRET_ARN, or HWC_AUTH_MODE=token with HWC_IAM_DOMAIN_NAME, HWC_IAM_USER_NAME and HWC_IAM_PASSWORD: one is required',
   projectAllowlist: 'HWC_PROJECT_ALLOWLIST: is required (comma-separated project ids the HTTP API may touch)',
