@@ -8,7 +8,7 @@ import { PlanJsonSchema } from '../../lib/retention/plan-targets.ts';
 import { loadPolicy } from '../../lib/retention/policy.ts';
 import { firstJsonOf, runBin } from './run-bin.ts';
 
-const COMMANDS = ['demo', 'plan', 'simulator', 'projects', 'invoke'] as const;
+const COMMANDS = ['demo', 'plan', 'simulator', 'projects', 'invoke', 'schemas'] as const;
 
 /** The environment without any Huawei or project setting (a fresh machine). */
 function bareEnv(): NodeJS.ProcessEnv {
