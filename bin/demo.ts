@@ -7,9 +7,9 @@
  * DELETE, none was deleted twice and CSBS never ran more than 5 deletions of a project at once.
  * Exits 1 when any check fails (including a policy that matches nothing), 2 on invalid arguments.
  */
-import { readFileSync } from 'node:fs';
 import { defineCommand, integerOption } from '../lib/cli/args.ts';
 import { CheckFailedError, UsageError } from '../lib/cli/exit.ts';
+import { readInputFile } from '../lib/cli/files.ts';
 import { loadFleetFixture } from '../lib/cli/fixture.ts';
 import { createOutput, formatCodes, formatSizeTotal, renderColumns } from '../lib/cli/output.ts';
 import { renderPlanSummary, renderPlanTable } from '../lib/cli/plan-view.ts';
@@ -65,14 +65,7 @@ runCommandAndExit(demoCommand, async ({ values }) => {
   if (values.json && values.table) throw new UsageError('choose one of --json and --table');
   const out = createOutput(values.json);
   const say = out.say;
-  let policyText: string;
-  try {
-    policyText = readFileSync(values.policy, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `--policy ${values.policy}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
+  const policyText = readInputFile('--policy', values.policy);
   const policy = loadPolicy(policyText, values.policy);
   const fleet = values.fixture === undefined ? undefined : loadFleetFixture(values.fixture);
   const sim = await startDemoSimulator(seed, fleet);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { defineCommand, integerOption } from '../lib/cli/args.ts';
 import { UsageError } from '../lib/cli/exit.ts';
+import { readInputFile } from '../lib/cli/files.ts';
 import { loadFleetFixture } from '../lib/cli/fixture.ts';
 import { runCommandAndExit } from '../lib/cli/run.ts';
 import { overrideKey } from '../lib/huawei/endpoints.ts';
@@ -63,14 +64,7 @@ function declaredFunctions(): string[] {
 }
 
 function readEvent(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `EVENT ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
+  const text = readInputFile('EVENT', file);
   try {
     const event = JSON.parse(text) as unknown;
     if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new Error('not an object');

@@ -7,10 +7,10 @@
  * projects) or, with `--fixture`, a recorded fleet; `--cloud` uses the real cloud with the credentials and
  * endpoints from the environment (lib/config.ts); the policy's regions are the ones called.
  */
-import { readFileSync } from 'node:fs';
 import { defineCommand } from '../lib/cli/args.ts';
 import { cloudClient } from '../lib/cli/cloud.ts';
 import { UsageError } from '../lib/cli/exit.ts';
+import { readInputFile } from '../lib/cli/files.ts';
 import { loadFleetFixture } from '../lib/cli/fixture.ts';
 import { createOutput } from '../lib/cli/output.ts';
 import { renderPlanSummary, renderPlanTable } from '../lib/cli/plan-view.ts';
@@ -56,14 +56,7 @@ runCommandAndExit(planCommand, async ({ values }) => {
     throw new UsageError('--fixture replays a fleet locally: drop --cloud');
   if (values.json && values.table) throw new UsageError('choose one of --json and --table');
   const out = createOutput(values.json);
-  let text: string;
-  try {
-    text = readFileSync(values.policy, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `--policy ${values.policy}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
+  const text = readInputFile('--policy', values.policy);
   const policy = loadPolicy(text, values.policy);
   const regions = [...new Set(policy.targets.flatMap((target) => target.regions))];
   let sim: Simulator | undefined;

@@ -3,20 +3,13 @@
  * lib/simulator/fleet.ts — what `doctor --record` writes), read and validated once, so a recorded real fleet
  * can be replayed against the embedded simulator.
  */
-import { readFileSync } from 'node:fs';
 import { type Fleet, FleetSchema } from '../simulator/index.ts';
 import { UsageError } from './exit.ts';
+import { readInputFile } from './files.ts';
 
 /** The fleet in FILE, or a UsageError naming the file and the first problems (unreadable, not JSON, invalid). */
 export function loadFleetFixture(file: string): Fleet {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `--fixture ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
+  const text = readInputFile('--fixture', file);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -4,20 +4,13 @@
  * JSON document on stdout; a `--cloud` run without configuration names every missing setting at once.
  */
 import { describe, expect, it } from 'vitest';
+import { overrideKey } from '../../lib/huawei/endpoints.ts';
 import { PlanJsonSchema } from '../../lib/retention/plan-targets.ts';
 import { loadPolicy } from '../../lib/retention/policy.ts';
-import { firstJsonOf, runBin } from './run-bin.ts';
+import { DEMO_REGIONS, startDemoSimulator } from '../../lib/sweep/demo-fleet.ts';
+import { bareEnv, firstJsonOf, runBin } from './run-bin.ts';
 
 const COMMANDS = ['demo', 'plan', 'simulator', 'projects', 'invoke', 'schemas'] as const;
-
-/** The environment without any Huawei or project setting (a fresh machine). */
-function bareEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(HWC_|HUAWEICLOUD_|LEDGER|POLICY_|SWEEP_)/.test(key)) env[key] = value;
-  }
-  return env;
-}
 
 describe.each(COMMANDS)('npm run %s', (name) => {
   it('prints its usage on stdout and exits 0 on --help', async () => {
@@ -114,6 +107,25 @@ describe('plan', () => {
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^plan: --fixture policies\/demo\.yaml: not JSON /),
     ]);
+  });
+
+  it('plans the running simulator with --cloud from the environment it prints, without HWC_REGION', async () => {
+    const sim = await startDemoSimulator();
+    try {
+      const env = bareEnv();
+      env.HUAWEICLOUD_SDK_AK = sim.credentials.ak;
+      env.HUAWEICLOUD_SDK_SK = sim.credentials.sk;
+      for (const region of DEMO_REGIONS)
+        for (const service of ['csbs', 'cbr', 'dds', 'dis', 'iam'])
+          env[overrideKey(service, region)] = sim.baseUrl(service as 'cbr', region);
+      const result = await runBin('plan', ['--policy', 'policies/demo.yaml', '--cloud', '--json'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      const plan = PlanJsonSchema.parse(JSON.parse(result.stdout));
+      expect(plan.targets.reduce((sum, target) => sum + target.listed, 0)).toBe(873);
+      expect(sim.inspect().requests.every((request) => request.method === 'GET')).toBe(true);
+    } finally {
+      await sim.close();
+    }
   });
 
   it('names every missing setting at once with --cloud and needs no HWC_REGION when the policy lists regions', async () => {

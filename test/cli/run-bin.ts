@@ -70,3 +70,12 @@ export function firstJsonOf(
     });
   });
 }
+
+/** The environment of a fresh shell: no HWC_*, HUAWEICLOUD_*, LEDGER*, POLICY_*, SWEEP_* or LOG_LEVEL. */
+export function bareEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(HWC_|HUAWEICLOUD_|LEDGER|POLICY_|SWEEP_|LOG_LEVEL)/.test(key)) env[key] = value;
+  }
+  return env;
+}

@@ -6,16 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root, runBin } from '../cli/run-bin.ts';
-
-/** Only what a fresh shell has: no HWC_*, HUAWEICLOUD_*, LEDGER* or bundle settings. */
-function bareEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(HWC_|HUAWEICLOUD_|LEDGER|POLICY_|SWEEP_|LOG_LEVEL)/.test(key)) env[key] = value;
-  }
-  return env;
-}
+import { bareEnv, root, runBin } from '../cli/run-bin.ts';
 
 const esbuildDir = join(root, '.esbuild');
 const esbuildState = () => (existsSync(esbuildDir) ? statSync(esbuildDir).mtimeMs : 'absent');
