@@ -8,7 +8,7 @@ import { defineCommand, integerOption } from '../lib/cli/args.ts';
 import { UsageError } from '../lib/cli/exit.ts';
 import { loadFleetFixture } from '../lib/cli/fixture.ts';
 import { createOutput } from '../lib/cli/output.ts';
-import { runCommand } from '../lib/cli/run.ts';
+import { endQuietlyOnClosedPipe, runCommand } from '../lib/cli/run.ts';
 import { overrideKey } from '../lib/huawei/endpoints.ts';
 import { type Simulator, startSimulator } from '../lib/simulator/index.ts';
 import { DEMO_POLICY_FILE, DEMO_SEED, demoSimulatorOptions } from '../lib/sweep/demo-fleet.ts';
@@ -59,6 +59,7 @@ function environmentFor(simulator: Simulator): Record<string, string> {
   return env;
 }
 
+endQuietlyOnClosedPipe();
 const code = await runCommand(simulatorCommand, async ({ values }) => {
   const port = integerOption('port', values.port);
   const seed = integerOption('seed', values.seed);

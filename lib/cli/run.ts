@@ -31,11 +31,22 @@ export async function runCommand<Options extends Record<string, OptionSpec>>(
   }
 }
 
+/** `npm run plan -- ... | head` closes stdout early: that ends the command quietly, not with a stack trace. */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+}
+
 /** `runCommand`, then exit the process with its code (stdout flushed first). */
 export function runCommandAndExit<Options extends Record<string, OptionSpec>>(
   spec: CommandSpec<Options>,
   main: CommandMain<Options>,
 ): void {
+  endQuietlyOnClosedPipe();
   runCommand(spec, main).then((code) => {
     process.exitCode = code;
     // Pending keep-alive sockets or timers must not hold a finished command open.
