@@ -8,7 +8,7 @@ import { overrideKey } from '../../lib/huawei/endpoints.ts';
 import { PlanJsonSchema } from '../../lib/retention/plan-targets.ts';
 import { loadPolicy } from '../../lib/retention/policy.ts';
 import { DEMO_REGIONS, startDemoSimulator } from '../../lib/sweep/demo-fleet.ts';
-import { bareEnv, firstJsonOf, runBin } from './run-bin.ts';
+import { bareEnv, firstJsonOf, runBin, runBinClosingStdout } from './run-bin.ts';
 
 const COMMANDS = ['demo', 'plan', 'simulator', 'projects', 'invoke', 'schemas'] as const;
 
@@ -134,6 +134,14 @@ describe('plan', () => {
     expect(result.stderr).toContain('missing configuration (1):');
     expect(result.stderr).toContain('HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK');
     expect(result.stderr).not.toContain('HWC_REGION');
+  });
+});
+
+describe('a closed stdout (| head)', () => {
+  it('ends the command with its exit code and no stack trace', async () => {
+    const { code, stderr } = await runBinClosingStdout('plan', ['--policy', 'policies/demo.yaml', '--table']);
+    expect(code).toBe(0);
+    expect(stderr).not.toContain('EPIPE');
   });
 });
 

@@ -79,3 +79,23 @@ export function bareEnv(): NodeJS.ProcessEnv {
   }
   return env;
 }
+
+/** Runs a command and closes its stdout after the first chunk (as `| head -1` does). */
+export function runBinClosingStdout(
+  name: string,
+  args: readonly string[],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `bin/${name}.ts`, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout.once('data', () => child.stdout.destroy());
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+}
