@@ -75,6 +75,18 @@ const code = await runCommand(simulatorCommand, async ({ values }) => {
     timeScale,
     ...(values.fixture === undefined ? { generate } : { fleet: loadFleetFixture(values.fixture) }),
   });
+  // Before anything is printed: a caller that stops us as soon as it has read the details gets a clean exit.
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    simulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const out = createOutput(values.json);
   const projects = [...simulator.state.projects.values()];
   const policy = values.fixture === undefined && seed === DEMO_SEED ? DEMO_POLICY_FILE : undefined;
@@ -112,17 +124,6 @@ const code = await runCommand(simulatorCommand, async ({ values }) => {
     ];
     out.say(lines.join('\n'));
   }
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    simulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
   return 0;
 });
 // Exit only on failure: a running simulator keeps the process alive until a signal stops it.
