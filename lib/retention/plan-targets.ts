@@ -127,7 +127,7 @@ export function toPlanJson(result: PolicyPlan): PlanJson {
 }
 
 /** Decisions come from `plan` grouped by resource already: the [start, end) index range of each resource. */
-function resourceRuns(decisions: readonly Decision[]): [number, number][] {
+export function resourceRuns(decisions: readonly Decision[]): [number, number][] {
   const runs: [number, number][] = [];
   let start = 0;
   for (let index = 1; index <= decisions.length; index += 1) {

@@ -1,0 +1,284 @@
+/**
+ * The report's data: per target its totals, per resource its backups as compact parallel arrays (a time, a
+ * mark class, an index into shared reason lists, the id and name) plus restore-point statistics before and
+ * after. Built from a plan (`reportFromPlan`) or from a stored sweep (lib/report/stored-sweep.ts) and rendered
+ * by lib/report/html.ts. Nothing here is escaped: that is the renderer's job, for every string.
+ */
+import { z } from 'zod';
+import { type PolicyPlan, resourceRuns } from '../retention/plan-targets.ts';
+import type { Decision } from '../retention/planner.ts';
+import { SIMULATION_ASSUMPTIONS, type TargetSimulation } from '../retention/simulate.ts';
+import { type Backup, resourceKey } from '../services/backup.ts';
+import { DEFAULT_MAX_DELETE_SHARE } from '../sweep/plan-sweep.ts';
+import { classifyDecision, MARK_CLASSES, markClassIndex } from './marks.ts';
+
+const IN_PROGRESS = markClassIndex('in_progress');
+const FAILED = markClassIndex('failed');
+
+const RestorePointsSchema = z.object({
+  count: z.number().int(),
+  /** Epoch ms; null when the resource has no restore point. */
+  newest: z.number().nullable(),
+  oldest: z.number().nullable(),
+  /** Largest interval between consecutive restore points; null with fewer than two. */
+  largest_gap_ms: z.number().nullable(),
+});
+export type RestorePoints = z.infer<typeof RestorePointsSchema>;
+
+export const ResourceSimulationSchema = z.object({
+  cadence_ms: z.number().nullable(),
+  restore_points: z.number().int(),
+  oldest: z.string().nullable(),
+  newest: z.string().nullable(),
+  largest_gap_ms: z.number().nullable(),
+  max_gap_points: z.number().int(),
+  points_by_day: z.array(z.number().int()),
+  /** Per mark (same order as `t`): the simulated sweep day that deletes it, −1 when it survives. */
+  deleted_day: z.array(z.number().int()),
+});
+
+export const ResourceReportSchema = z.object({
+  key: z.string(),
+  /** What people call it: the resource name where upstream reports one, else its id. */
+  label: z.string(),
+  /** Per mark, newest first: creation time in epoch seconds. */
+  t: z.array(z.number()),
+  /** Per mark: index into MARK_CLASSES. */
+  c: z.array(z.number().int()),
+  /** Per mark: index into the report's `reasons`. */
+  r: z.array(z.number().int()),
+  /** Per mark: backup id and name ('' when upstream gives none). */
+  id: z.array(z.string()),
+  name: z.array(z.string()),
+  counts: z.record(z.string(), z.number().int()),
+  before: RestorePointsSchema,
+  after: RestorePointsSchema,
+  simulation: ResourceSimulationSchema.optional(),
+});
+export type ResourceReport = z.infer<typeof ResourceReportSchema>;
+
+export const TargetReportSchema = z.object({
+  name: z.string(),
+  service: z.string(),
+  listed: z.number().int(),
+  considered: z.number().int(),
+  kept: z.number().int(),
+  deleted: z.number().int(),
+  /** Counts per mark class over the whole target. */
+  counts: z.record(z.string(), z.number().int()),
+  delete_share: z.number(),
+  max_delete_share: z.number(),
+  /** The breaker is the sweep's default, not the target's own setting. */
+  max_delete_share_default: z.boolean(),
+  max_delete_share_exceeded: z.boolean(),
+  /** Bytes the deletions free, from the sizes upstream reports; null when no deleted backup has one. */
+  bytes_to_reclaim: z.number().nullable(),
+  /** Deleted backups without a size (CSBS reports none). */
+  bytes_unknown: z.number().int(),
+  /** The time axis every resource of the target shares (epoch seconds). */
+  t_min: z.number(),
+  t_max: z.number(),
+  resources: z.array(ResourceReportSchema),
+  simulation: z
+    .object({
+      days: z.number().int(),
+      sweep_times: z.array(z.string()),
+      /** Restore points of the whole target after each day's sweep. */
+      total_by_day: z.array(z.number().int()),
+    })
+    .optional(),
+});
+export type TargetReport = z.infer<typeof TargetReportSchema>;
+
+export const ReportModelSchema = z.object({
+  version: z.literal(1),
+  title: z.string(),
+  /** What the page shows: a plan (nothing deleted yet) or a stored sweep's outcome. */
+  kind: z.enum(['plan', 'sweep']),
+  generated_at: z.string(),
+  timezone: z.string(),
+  /** Lines shown under the title (sweep status, where kept backups are not stored, …). */
+  notes: z.array(z.string()),
+  simulation_assumptions: z.string().optional(),
+  classes: z.array(
+    z.object({ id: z.string(), label: z.string(), color: z.string(), goes: z.boolean(), shape: z.string() }),
+  ),
+  /** Distinct reason lists; marks point into it. */
+  reasons: z.array(z.array(z.string())),
+  targets: z.array(TargetReportSchema),
+});
+export type ReportModel = z.infer<typeof ReportModelSchema>;
+
+/** Interns reason lists: a million decisions share a few thousand lists. */
+export class ReasonTable {
+  readonly lists: string[][] = [];
+  readonly #index = new Map<string, number>();
+  readonly #byArray = new WeakMap<readonly string[], number>();
+
+  add(reasons: readonly string[]): number {
+    const known = this.#byArray.get(reasons);
+    if (known !== undefined) return known;
+    const key = reasons.join('\u0000');
+    let index = this.#index.get(key);
+    if (index === undefined) {
+      index = this.lists.length;
+      this.lists.push([...reasons]);
+      this.#index.set(key, index);
+    }
+    this.#byArray.set(reasons, index);
+    return index;
+  }
+}
+
+/** Restore points of a resource: its finished backups' times, newest first. */
+export function restorePoints(timesNewestFirst: readonly number[]): RestorePoints {
+  let largest: number | null = null;
+  for (let index = 1; index < timesNewestFirst.length; index += 1) {
+    const gap = (timesNewestFirst[index - 1] as number) - (timesNewestFirst[index] as number);
+    largest = largest === null ? gap : Math.max(largest, gap);
+  }
+  return {
+    count: timesNewestFirst.length,
+    newest: timesNewestFirst[0] ?? null,
+    oldest: timesNewestFirst[timesNewestFirst.length - 1] ?? null,
+    largest_gap_ms: largest,
+  };
+}
+
+/** Adds one to `counts[classId]`. */
+export function countClass(counts: Record<string, number>, classIndex: number): void {
+  const id = (MARK_CLASSES[classIndex] as (typeof MARK_CLASSES)[number]).id;
+  counts[id] = (counts[id] ?? 0) + 1;
+}
+
+export interface PlanReportInput {
+  readonly plan: PolicyPlan;
+  /** The listing each target was planned over (by target name), for names, states and sizes. */
+  readonly listings: ReadonlyMap<string, readonly Backup[]>;
+  readonly simulations?: ReadonlyMap<string, TargetSimulation> | undefined;
+  readonly title?: string | undefined;
+}
+
+export function reportFromPlan(input: PlanReportInput): ReportModel {
+  const reasons = new ReasonTable();
+  const targets = input.plan.targets.map((target): TargetReport => {
+    const backups = new Map<string, Backup>();
+    for (const backup of input.listings.get(target.name) ?? [])
+      backups.set(`${resourceKey(backup)}#${backup.id}`, backup);
+    const simulation = input.simulations?.get(target.name);
+    const simulated = new Map(simulation?.resources.map((resource) => [resource.resource_key, resource]));
+    const targetCounts: Record<string, number> = {};
+    let bytes = 0;
+    let bytesKnown = 0;
+    let bytesUnknown = 0;
+    let tMin = Number.POSITIVE_INFINITY;
+    let tMax = Number.NEGATIVE_INFINITY;
+    const resources = resourceRuns(target.decisions).map(([start, end]): ResourceReport => {
+      const key = (target.decisions[start] as Decision).resource_key;
+      const marks: ResourceReport = {
+        key,
+        label: key.slice(key.lastIndexOf('/') + 1),
+        t: [],
+        c: [],
+        r: [],
+        id: [],
+        name: [],
+        counts: {},
+        before: restorePoints([]),
+        after: restorePoints([]),
+      };
+      const pointsBefore: number[] = [];
+      const pointsAfter: number[] = [];
+      for (let index = start; index < end; index += 1) {
+        const decision = target.decisions[index] as Decision;
+        const createdAt = target.created_at[index] as number;
+        const backup = backups.get(`${key}#${decision.backup_id}`);
+        const classIndex = classifyDecision(decision.action, decision.reasons);
+        if (backup?.resource_name !== undefined) marks.label = backup.resource_name;
+        marks.t.push(Math.floor(createdAt / 1000));
+        marks.c.push(classIndex);
+        marks.r.push(reasons.add(decision.reasons));
+        marks.id.push(decision.backup_id);
+        marks.name.push(backup?.name ?? '');
+        countClass(marks.counts, classIndex);
+        countClass(targetCounts, classIndex);
+        tMin = Math.min(tMin, createdAt / 1000);
+        tMax = Math.max(tMax, createdAt / 1000);
+        if (decision.action === 'delete') {
+          if (backup?.size_bytes === undefined) bytesUnknown += 1;
+          else {
+            bytes += backup.size_bytes;
+            bytesKnown += 1;
+          }
+        }
+        const finished =
+          backup === undefined
+            ? classIndex !== IN_PROGRESS && classIndex !== FAILED
+            : backup.state === 'finished';
+        if (finished) {
+          pointsBefore.push(createdAt);
+          if (decision.action === 'keep') pointsAfter.push(createdAt);
+        }
+      }
+      marks.before = restorePoints(pointsBefore);
+      marks.after = restorePoints(pointsAfter);
+      const sim = simulated.get(key);
+      if (sim !== undefined) {
+        const dayById = new Map(sim.current.map((entry) => [entry.backup_id, entry.deleted_day ?? -1]));
+        marks.simulation = {
+          cadence_ms: sim.cadence_ms,
+          restore_points: sim.restore_points,
+          oldest: sim.oldest,
+          newest: sim.newest,
+          largest_gap_ms: sim.largest_gap_ms,
+          max_gap_points: sim.max_gap_points,
+          points_by_day: sim.points_by_day,
+          deleted_day: marks.id.map((id) => dayById.get(id) ?? -1),
+        };
+      }
+      return marks;
+    });
+    const limit = target.max_delete_share ?? DEFAULT_MAX_DELETE_SHARE;
+    return {
+      name: target.name,
+      service: target.service,
+      listed: target.listed,
+      considered: target.summary.considered,
+      kept: target.summary.kept,
+      deleted: target.summary.deleted,
+      counts: targetCounts,
+      delete_share: target.summary.delete_share,
+      max_delete_share: limit,
+      max_delete_share_default: target.max_delete_share === undefined,
+      max_delete_share_exceeded: target.summary.delete_share > limit,
+      bytes_to_reclaim: bytesKnown === 0 ? null : bytes,
+      bytes_unknown: bytesUnknown,
+      t_min: Number.isFinite(tMin) ? Math.floor(tMin) : 0,
+      t_max: Number.isFinite(tMax) ? Math.ceil(tMax) : 0,
+      resources,
+      ...(simulation === undefined ? {} : { simulation: simulationTotals(simulation) }),
+    };
+  });
+  return {
+    version: 1,
+    title: input.title ?? 'Retention plan',
+    kind: 'plan',
+    generated_at: input.plan.generated_at,
+    timezone: input.plan.timezone,
+    notes: ['A plan: nothing has been deleted. The sweep deletes exactly the marks in the lower lane.'],
+    ...(input.simulations === undefined ? {} : { simulation_assumptions: SIMULATION_ASSUMPTIONS }),
+    classes: MARK_CLASSES.map((markClass) => ({ ...markClass })),
+    reasons: reasons.lists,
+    targets,
+  };
+}
+
+function simulationTotals(simulation: TargetSimulation): NonNullable<TargetReport['simulation']> {
+  const total = simulation.sweep_times.map(() => 0);
+  for (const resource of simulation.resources) {
+    resource.points_by_day.forEach((points, day) => {
+      total[day] = (total[day] ?? 0) + points;
+    });
+  }
+  return { days: simulation.days, sweep_times: simulation.sweep_times, total_by_day: total };
+}
