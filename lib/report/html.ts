@@ -119,7 +119,10 @@ function simulationChart(target: TargetReport, timezone: string): string {
   const y = (points: number) => top + (1 - points / max) * (height - top - bottom);
   const line = series.map((points, day) => `${x(day).toFixed(1)},${y(points).toFixed(1)}`).join(' ');
   const ticks = [0, Math.round(simulation.days / 2), simulation.days]
-    .map((day) => `<text x="${x(day).toFixed(1)}" y="${height - 6}" text-anchor="middle">day ${day}</text>`)
+    .map(
+      (day) =>
+        `<text x="${x(day).toFixed(1)}" y="${height - 6}" text-anchor="${day === simulation.days ? 'end' : day === 0 ? 'start' : 'middle'}">day ${day}</text>`,
+    )
     .join('');
   const first = series[0] ?? 0;
   const last = series[series.length - 1] ?? 0;
