@@ -54,12 +54,22 @@ function ticks(t0, t1) {
 }
 
 function isRestorePoint(classIndex) { return !RESTORE_GONE[classes[classIndex].id]; }
+function at(target, resource, i) { return target.t_min + resource.t[i]; }
+function nameOf(resource, i) { return resource.name[i] === null ? '' : resource.np + resource.name[i]; }
+/** Per-class counts of a resource, computed once (the file does not carry them). */
+function countsOf(resource) {
+  if (resource.counts) return resource.counts;
+  var counts = {};
+  for (var i = 0; i < resource.c.length; i++) { var id = classes[resource.c[i]].id; counts[id] = (counts[id] || 0) + 1; }
+  resource.counts = counts;
+  return counts;
+}
 
 function timeline(target, resource) {
   var t0 = target.t_min, t1 = target.t_max, range = Math.max(1, t1 - t0);
   var x = function (t) { return LEFT + ((t - t0) / range) * (W - LEFT - RIGHT); };
-  var counts = [];
-  for (var id in resource.counts) counts.push(resource.counts[id] + ' ' + labelOf(id));
+  var counts = [], perClass = countsOf(resource);
+  for (var id in perClass) counts.push(perClass[id] + ' ' + labelOf(id));
   var svg = sv('svg', { class: 'tl', viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'Timeline of ' + resource.t.length + ' backups of ' + resource.label + ': ' + counts.join(', ') + '. The table below lists each backup with its reasons.' });
   svg.appendChild(sv('rect', { class: 'lane', x: 0, y: STAY_Y - 12, width: W, height: 24, rx: 4 }));
   svg.appendChild(sv('rect', { class: 'lane goes', x: 0, y: GO_Y - 12, width: W, height: 24, rx: 4 }));
@@ -67,7 +77,7 @@ function timeline(target, resource) {
   var goes = sv('text', { x: 6, y: GO_Y + 4, class: 'lanename' }); goes.textContent = 'deleted';
   svg.appendChild(stays); svg.appendChild(goes);
   var after = [];
-  for (var i = 0; i < resource.t.length; i++) if (!classes[resource.c[i]].goes && isRestorePoint(resource.c[i])) after.push(resource.t[i]);
+  for (var i = 0; i < resource.t.length; i++) if (!classes[resource.c[i]].goes && isRestorePoint(resource.c[i])) after.push(at(target, resource, i));
   var best = -1, from = 0, to = 0;
   for (var j = 1; j < after.length; j++) if (after[j - 1] - after[j] > best) { best = after[j - 1] - after[j]; from = after[j]; to = after[j - 1]; }
   if (best > 0) svg.appendChild(sv('rect', { class: 'gap', x: x(from), y: STAY_Y - 12, width: Math.max(1, x(to) - x(from)), height: 24 }));
@@ -83,7 +93,7 @@ function timeline(target, resource) {
   var focusable = resource.t.length <= 400;
   for (var m = resource.t.length - 1; m >= 0; m--) {
     var markClass = classes[resource.c[m]];
-    var node = shape(markClass, x(resource.t[m]), markClass.goes ? GO_Y : STAY_Y);
+    var node = shape(markClass, x(at(target, resource, m)), markClass.goes ? GO_Y : STAY_Y);
     node.setAttribute('data-mark', '');
     node.setAttribute('data-i', String(m));
     node.setAttribute('data-class', markClass.id);
@@ -102,8 +112,8 @@ function dayText(target, day) {
 }
 
 function tipLines(target, resource, i) {
-  var lines = [when(resource.t[i]) + '  ' + classes[resource.c[i]].label, 'backup ' + resource.id[i]];
-  if (resource.name[i]) lines.push('name ' + resource.name[i]);
+  var lines = [when(at(target, resource, i)) + '  ' + classes[resource.c[i]].label, 'backup ' + resource.id[i]];
+  if (resource.name[i] !== null) lines.push('name ' + nameOf(resource, i));
   lines.push('reasons: ' + data.reasons[resource.r[i]].join('; '));
   if (resource.simulation) lines.push('simulation: ' + dayText(target, resource.simulation.deleted_day[i]));
   return lines.join('\n');
@@ -121,9 +131,9 @@ function table(target, resource) {
   var body = el('tbody');
   for (var i = 0; i < resource.t.length; i++) {
     var row = el('tr');
-    row.appendChild(el('td', null, when(resource.t[i])));
+    row.appendChild(el('td', null, when(at(target, resource, i))));
     row.appendChild(el('td', { class: 'id' }, resource.id[i]));
-    row.appendChild(el('td', null, resource.name[i]));
+    row.appendChild(el('td', null, nameOf(resource, i)));
     row.appendChild(el('td', null, classes[resource.c[i]].label));
     row.appendChild(el('td', null, data.reasons[resource.r[i]].join('; ')));
     if (resource.simulation) row.appendChild(el('td', null, dayText(target, resource.simulation.deleted_day[i])));
@@ -137,7 +147,7 @@ function table(target, resource) {
 function points(label, p) {
   var box = el('div');
   box.appendChild(el('b', null, label));
-  box.appendChild(document.createTextNode(p.count === 0 ? 'no restore point' : p.count + ' restore points, newest ' + when(p.newest / 1000) + ', oldest ' + when(p.oldest / 1000) + ', largest gap ' + span(p.largest_gap_ms)));
+  box.appendChild(document.createTextNode(pointsText(p, false)));
   return box;
 }
 
@@ -170,27 +180,34 @@ function openResource(target, resource, details) {
   body.appendChild(table(target, resource));
 }
 
+/** [count, newest, oldest, largest gap] in seconds. */
+function pointsText(p, short) {
+  if (p[0] === 0) return 'no restore point';
+  var gap = p[3] === null ? '-' : span(p[3] * 1000);
+  if (short) return p[0] + ' restore points, oldest ' + when(p[2]).slice(0, 10) + ', largest gap ' + gap;
+  return p[0] + ' restore points, newest ' + when(p[1]) + ', oldest ' + when(p[2]) + ', largest gap ' + gap;
+}
+
 function summaryLine(resource) {
   var line = el('span', { class: 'rsum' });
   var keeps = 0, deletes = 0;
-  for (var id in resource.counts) { if (classes.some(function (c) { return c.id === id && c.goes; })) deletes += resource.counts[id]; else keeps += resource.counts[id]; }
+  for (var i = 0; i < resource.c.length; i++) { if (classes[resource.c[i]].goes) deletes++; else keeps++; }
   line.appendChild(document.createTextNode(resource.t.length + ' backups: '));
   line.appendChild(el('b', null, 'keep ' + keeps));
   line.appendChild(document.createTextNode(' · '));
   line.appendChild(el('b', { class: deletes > 0 ? 'del' : '' }, 'delete ' + deletes));
-  var a = resource.after;
-  line.appendChild(document.createTextNode(' · after: ' + (a.count === 0 ? 'no restore point' : a.count + ' restore points, oldest ' + when(a.oldest / 1000).slice(0, 10) + ', largest gap ' + span(a.largest_gap_ms))));
+  line.appendChild(document.createTextNode(' · after: ' + pointsText(resource.after, true)));
   return line;
 }
 
 function matches(resource, filter, query) {
-  var counts = resource.counts;
+  var counts = filter === 'all' ? null : countsOf(resource);
   if (filter === 'deletes' && !((counts.deleted || 0) + (counts.pending || 0) + (counts.delete_failed || 0))) return false;
   if (filter === 'guard' && !counts.max_gap) return false;
   if (filter === 'held' && !((counts.protected || 0) + (counts.skipped || 0))) return false;
   if (query === '') return true;
   if (resource.key.toLowerCase().indexOf(query) >= 0 || resource.label.toLowerCase().indexOf(query) >= 0) return true;
-  for (var i = 0; i < resource.id.length; i++) if (resource.id[i].toLowerCase().indexOf(query) >= 0) return true;
+  for (var i = 0; i < resource.id.length; i++) if (resource.id[i].toLowerCase().indexOf(query) >= 0 || nameOf(resource, i).toLowerCase().indexOf(query) >= 0) return true;
   return false;
 }
 

@@ -40,19 +40,20 @@ export function applyMaxGap(
       break;
     }
   }
-  let anchor = Number.NaN;
+  // The oldest time the next kept point may have: anchor − max_gap, computed once per anchor.
+  let threshold = Number.NaN;
   for (let position = 0; position < oldestKept; position += 1) {
     const index = points[position] as number;
     const at = (sorted[index] as Backup).created_at;
     if ((out[index] as Decision).action === 'keep') {
-      anchor = at;
+      threshold = rules.calendar.subtract(at, maxGap);
       continue;
     }
-    if (Number.isNaN(anchor)) continue;
+    if (Number.isNaN(threshold)) continue;
     const nextOlder = (sorted[points[position + 1] as number] as Backup).created_at;
-    if (nextOlder < rules.calendar.subtract(anchor, maxGap)) {
+    if (nextOlder < threshold) {
       out[index] = keep(index, rules.maxGapReason);
-      anchor = at;
+      threshold = rules.calendar.subtract(at, maxGap);
     }
   }
 }

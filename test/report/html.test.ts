@@ -32,7 +32,10 @@ describe('HTML report', () => {
     // The data still carries the name exactly, for the page to show as text.
     const json = /<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(html)?.[1] ?? '';
     const model = JSON.parse(json);
-    expect(model.targets[0].resources[0].name).toContain(HOSTILE_NAME);
+    const resource = model.targets[0].resources[0];
+    expect(resource.name.map((name: string | null) => (name === null ? null : resource.np + name))).toContain(
+      HOSTILE_NAME,
+    );
   });
 
   it('escapes the five HTML specials and keeps JSON parseable inside a script element', () => {

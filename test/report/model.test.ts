@@ -57,7 +57,11 @@ describe('report model from a plan', () => {
     expect(target?.bytes_to_reclaim).toBe(13 * 1024 ** 3);
     expect(target?.bytes_unknown).toBe(4);
     const res1 = target?.resources.find((resource) => resource.key.endsWith('/res-1'));
-    expect(res1?.before.count).toBe(20);
-    expect(res1?.after.largest_gap_ms).toBeLessThanOrEqual(3 * 86_400_000);
+    const [pointsBefore] = res1?.before ?? [];
+    const [pointsAfter, , , largestGapAfter] = res1?.after ?? [];
+    expect(pointsBefore).toBe(20);
+    // Kept: 3 dailies, weekly's 11-29, max_gap's 11-26 and 11-23, the protected 11-20.
+    expect(pointsAfter).toBe(7);
+    expect(largestGapAfter).toBe(3 * 86_400);
   });
 });
