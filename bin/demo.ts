@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --table --json --seed N --html FILE]`: the embedded default, end to end. Starts the Huawei Cloud
+ * `npm run demo [-- --table --json --seed N --html FILE --sweep-html FILE]`: the embedded default, end to end. Starts the Huawei Cloud
  * simulator in this process with a demo fleet (4 projects in 2 regions, CSBS, CBR and DDS, some backups in
  * progress or failed, a few protected by the policy), runs policies/demo.yaml against it — a dry run first
  * (plan and summary), then the real sweep with live progress — prints the report, and checks from the
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { closeHuaweiPools } from '../lib/huawei/client.ts';
 import { createMemoryLedger } from '../lib/ledger/index.ts';
 import { recordListings, simulatePlan, writePlanReport } from '../lib/report/plan-report.ts';
+import { writeStoredSweepReport } from '../lib/report/stored-sweep.ts';
 import { planTargets, renderPlanTable } from '../lib/retention/plan-targets.ts';
 import { loadPolicy, PolicyError } from '../lib/retention/policy.ts';
 import type { Backup } from '../lib/services/backup.ts';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     // The dry run's plan as the HTML report, with a 90-day simulation (lib/report).
     html: { type: 'string', default: '.hwc-retention/demo-report.html' },
+    // The real sweep's stored outcome, as GET /sweeps/{id}/report renders it.
+    'sweep-html': { type: 'string', default: '.hwc-retention/demo-sweep-report.html' },
   },
 });
 
@@ -196,6 +199,8 @@ async function main(): Promise<number> {
     say(`== 3. Report [${elapsed()}]`);
     printReport(report);
     if (values.json) say(JSON.stringify(report, null, 2));
+    await writeStoredSweepReport(ledger, report.sweep_id, values['sweep-html']);
+    say(`HTML report of the stored sweep (GET /sweeps/${report.sweep_id}/report): ${values['sweep-html']}`);
 
     say('');
     say(`== 4. Check against the simulator's request log [${elapsed()}]`);

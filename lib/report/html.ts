@@ -110,7 +110,7 @@ function simulationChart(target: TargetReport, timezone: string): string {
   if (simulation === undefined) return '';
   const series = simulation.total_by_day;
   const width = 720;
-  const height = 120;
+  const height = 100;
   const left = 48;
   const bottom = 24;
   const top = 10;
@@ -183,7 +183,7 @@ export function renderReportHtml(model: ReportModel): string {
   const nav = model.targets
     .map(
       (target, index) =>
-        `<a href="#target-${index}">${escapeHtml(target.name)}<span>${target.deleted} of ${target.considered}</span></a>`,
+        `<a href="#target-${index}">${escapeHtml(target.name)}<span>${target.deleted} ${model.kind === 'plan' ? 'to delete' : 'planned'} of ${target.considered}</span></a>`,
     )
     .join('');
   return `<!doctype html>

@@ -166,8 +166,10 @@ function openResource(target, resource, details) {
   if (body.childNodes.length > 0) return;
   body.appendChild(timeline(target, resource));
   var stats = el('div', { class: 'stats' });
-  stats.appendChild(points('before the sweep', resource.before));
-  stats.appendChild(points('after the sweep', resource.after));
+  if (data.kind === 'plan') {
+    stats.appendChild(points('before the sweep', resource.before));
+    stats.appendChild(points('after the sweep', resource.after));
+  }
   if (resource.simulation) {
     var s = resource.simulation, box = el('div');
     box.appendChild(el('b', null, 'after ' + target.simulation.days + ' simulated days'));
@@ -190,6 +192,14 @@ function pointsText(p, short) {
 
 function summaryLine(resource) {
   var line = el('span', { class: 'rsum' });
+  if (data.kind === 'sweep') {
+    // A stored sweep carries its planned deletions only: say what became of them.
+    var parts = [], perClass = countsOf(resource);
+    for (var id in perClass) parts.push(perClass[id] + ' ' + labelOf(id));
+    line.appendChild(el('b', null, resource.t.length + ' planned deletions'));
+    line.appendChild(document.createTextNode(': ' + parts.join(' · ')));
+    return line;
+  }
   var keeps = 0, deletes = 0;
   for (var i = 0; i < resource.c.length; i++) { if (classes[resource.c[i]].goes) deletes++; else keeps++; }
   line.appendChild(document.createTextNode(resource.t.length + ' backups: '));

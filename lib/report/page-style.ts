@@ -32,7 +32,7 @@ main { padding: 18px 28px 40px; max-width: 1280px; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 10px; }
 .chip { display: inline-flex; align-items: center; gap: 5px; border: 1px solid var(--line); border-radius: 6px; padding: 1px 8px; font-size: 12.5px; background: #fafbfc; }
 .sim { margin: 8px 0 14px; } .sim figcaption { color: var(--muted); font-size: 12.5px; margin-bottom: 2px; }
-.sim svg { width: 100%; max-width: 720px; height: auto; }
+.sim svg { width: 100%; max-width: 600px; height: auto; }
 .sim text, .tl text { font-size: 10px; fill: var(--muted); }
 .sim .axis, .tl .axis { stroke: var(--line); }
 .sim .series { fill: none; stroke: #6a4c93; stroke-width: 2; }

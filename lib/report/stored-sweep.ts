@@ -5,12 +5,15 @@
  * planned deletion with its outcome (deleted, already gone, failed, pending, not attempted) and shows the kept
  * backups as counts per target.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { DeletionRecord, PlannedItem, SweepWithItems } from '../ledger/schema.ts';
 import { type PlannedTarget, PlannedTargetSchema, targetOfItem } from '../sweep/plan-sweep.ts';
 import { type SweepReport, SweepReportSchema } from '../sweep/report.ts';
 import { SweepIdSchema } from '../sweep/request.ts';
+import { renderReportHtml } from './html.ts';
 import { MARK_CLASSES, markClassIndex } from './marks.ts';
 import { countClass, ReasonTable, type ReportModel, type ResourceReport, restorePoints } from './model.ts';
 
@@ -258,10 +261,20 @@ export function reportFromStoredSweep({ stored, records }: StoredSweep): ReportM
         `${view.totals.planned} planned, ${view.totals.deleted} deleted, ${view.totals.already_gone} already gone, ` +
         `${view.totals.failed} failed, ${view.totals.pending} pending, ${view.totals.not_attempted} not attempted.`,
       'The ledger stores a sweep’s deletions, not the backups it kept: kept backups appear as counts per target, ' +
-        'each mark is a planned deletion with its outcome. `npm run plan -- --html` draws every backup.',
+        'each mark is a planned deletion with its outcome. "npm run plan -- --html FILE" draws every backup.',
     ],
     classes: MARK_CLASSES.map((markClass) => ({ ...markClass })),
     reasons: reasons.lists,
     targets: modelTargets,
   };
+}
+
+/** The stored sweep's report page as a file (the demo writes one after its real sweep); returns its size. */
+export async function writeStoredSweepReport(ledger: Ledger, sweepId: string, file: string): Promise<number> {
+  const stored = await loadStoredSweep(ledger, sweepId);
+  if (stored === undefined) throw new Error(`sweep ${sweepId} is not in the ledger`);
+  const html = renderReportHtml(reportFromStoredSweep(stored));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, html);
+  return Buffer.byteLength(html);
 }
