@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { writePlanReport } from '../lib/report/plan-report.ts';
 import { planTargets } from '../lib/retention/plan-targets.ts';
 import { parsePolicy } from '../lib/retention/policy.ts';
 import type { Backup } from '../lib/services/backup.ts';
+import { launchChromium } from '../test/report/chromium.ts';
 
 const BACKUPS = 100_000;
 const PER_RESOURCE = 10;
@@ -115,19 +115,7 @@ async function main(): Promise<number> {
   const writeSeconds = (performance.now() - started) / 1000;
   if (bytes !== statSync(file).size) throw new Error('the written size differs from the rendered size');
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const firstRender: number[] = [];
   const contentfulPaint: number[] = [];
   const openResource: number[] = [];

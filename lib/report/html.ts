@@ -10,6 +10,7 @@
  * `textContent` and attributes with `setAttribute`; it never builds HTML from data.
  */
 import { createHash } from 'node:crypto';
+import { formatBytes } from '../retention/plan-targets.ts';
 import type { ReportModel, TargetReport } from './model.ts';
 import { PAGE_SCRIPT } from './page-script.ts';
 import { PAGE_STYLE } from './page-style.ts';
@@ -40,17 +41,6 @@ export function safeJson(value: unknown): string {
 const SCRIPT_HASH = createHash('sha256').update(PAGE_SCRIPT).digest('base64');
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 function reclaimText(target: TargetReport): string {
   if (target.deleted === 0) return 'nothing';

@@ -195,6 +195,12 @@ export function commonPrefix(names: readonly (string | null)[]): string {
   return prefix ?? '';
 }
 
+/** A resource with no marks yet (filled in place by the model builders). */
+export function emptyResource(key: string, label: string): ResourceReport {
+  const none = restorePoints([]);
+  return { key, label, t: [], c: [], r: [], id: [], np: '', name: [], before: none, after: none };
+}
+
 /** Adds one to `counts[classId]`. */
 export function countClass(counts: Record<string, number>, classIndex: number): void {
   const id = (MARK_CLASSES[classIndex] as (typeof MARK_CLASSES)[number]).id;
@@ -231,18 +237,7 @@ export function reportFromPlan(input: PlanReportInput): ReportModel {
     }
     const resources = resourceRuns(target.decisions).map(([start, end]): ResourceReport => {
       const key = (target.decisions[start] as Decision).resource_key;
-      const marks: ResourceReport = {
-        key,
-        label: key.slice(key.lastIndexOf('/') + 1),
-        t: [],
-        c: [],
-        r: [],
-        id: [],
-        np: '',
-        name: [],
-        before: restorePoints([]),
-        after: restorePoints([]),
-      };
+      const marks = emptyResource(key, key.slice(key.lastIndexOf('/') + 1));
       const pointsBefore: number[] = [];
       const pointsAfter: number[] = [];
       for (let index = start; index < end; index += 1) {

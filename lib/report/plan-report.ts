@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { calendarFor } from '../retention/calendar.ts';
-import type { ListBackups, PolicyPlan } from '../retention/plan-targets.ts';
+import { type ListBackups, type PolicyPlan, textColumns } from '../retention/plan-targets.ts';
 import { type Policy, resolveTargets } from '../retention/policy.ts';
 import {
   formatSpan,
@@ -106,12 +106,7 @@ export function renderSimulationTable(
         goes.join(', '),
       ];
     });
-    const widths = header.map((title, column) =>
-      Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
-    );
-    const format = (row: string[]) =>
-      `  ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')}`;
-    lines.push(format(header), ...rows.map(format));
+    lines.push(...textColumns(header, rows, '  '));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -15,7 +15,7 @@ import { type SweepReport, SweepReportSchema } from '../sweep/report.ts';
 import { SweepIdSchema } from '../sweep/request.ts';
 import { renderReportHtml } from './html.ts';
 import { MARK_CLASSES, markClassIndex } from './marks.ts';
-import { countClass, ReasonTable, type ReportModel, type ResourceReport, restorePoints } from './model.ts';
+import { countClass, emptyResource, ReasonTable, type ReportModel, type ResourceReport } from './model.ts';
 
 export const SweepPathSchema = z.strictObject({ sweep_id: SweepIdSchema });
 
@@ -204,18 +204,7 @@ export function reportFromStoredSweep({ stored, records }: StoredSweep): ReportM
       const key = `${item.service}/${item.region}/${item.project_id}/${item.resource_id ?? '-'}`;
       let resource = byResource.get(key);
       if (resource === undefined) {
-        resource = {
-          key,
-          label: item.resource_id ?? key,
-          t: [],
-          c: [],
-          r: [],
-          id: [],
-          np: '',
-          name: [],
-          before: restorePoints([]),
-          after: restorePoints([]),
-        };
+        resource = emptyResource(key, item.resource_id ?? key);
         byResource.set(key, resource);
       }
       const record = byId.get(item.deletion_id);
