@@ -72,12 +72,23 @@ const RULE_PREFIXES: readonly [string, string][] = [
   ['max_gap ', 'max_gap'],
 ];
 
-/** Reasons that say upstream will not let us delete the backup (the planner's never-candidate reasons). */
-const NOT_DELETABLE = /not deletable|cannot be deleted|never deleted upstream/i;
+/**
+ * Reasons that say upstream will not let us delete the backup now: the planner's never-candidate reasons for a
+ * DDS backup marked not deletable or on a restoring instance, and a CSBS checkpoint still being copied.
+ */
+const NOT_DELETABLE = /^(not deletable upstream|instance restoring|copy in progress)$|not deletable/i;
 
-/** The class of a planned backup from its action and reasons. */
-export function classifyDecision(action: 'keep' | 'delete', reasons: readonly string[]): number {
+/**
+ * The class of a planned backup from its action and reasons; `notDeletable` when the listing says upstream
+ * refuses the deletion (the backup's `not_deletable`, where the service module sets one).
+ */
+export function classifyDecision(
+  action: 'keep' | 'delete',
+  reasons: readonly string[],
+  notDeletable = false,
+): number {
   if (action === 'delete') return markClassIndex('deleted');
+  if (notDeletable) return markClassIndex('skipped');
   const first = reasons[0] ?? '';
   if (first === 'in progress' || first === 'deleting') return markClassIndex('in_progress');
   if (first.startsWith('failed')) return markClassIndex('failed');

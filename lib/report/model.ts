@@ -244,7 +244,8 @@ export function reportFromPlan(input: PlanReportInput): ReportModel {
         const decision = target.decisions[index] as Decision;
         const createdAt = target.created_at[index] as number;
         const backup = backups.get(key, decision.backup_id);
-        const classIndex = classifyDecision(decision.action, decision.reasons);
+        const notDeletable = (backup as { not_deletable?: unknown } | undefined)?.not_deletable !== undefined;
+        const classIndex = classifyDecision(decision.action, decision.reasons, notDeletable);
         if (backup?.resource_name !== undefined) marks.label = backup.resource_name;
         marks.t.push(Math.floor(createdAt / 1000) - tMin);
         marks.c.push(classIndex);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MARK_CLASSES } from '../../lib/report/marks.ts';
+import { classifyDecision, MARK_CLASSES } from '../../lib/report/marks.ts';
 import { reportFromPlan } from '../../lib/report/model.ts';
 import { reportFleet, reportPlan } from './fixtures.ts';
 
@@ -63,5 +63,27 @@ describe('report model from a plan', () => {
     // Kept: 3 dailies, weekly's 11-29, max_gap's 11-26 and 11-23, the protected 11-20.
     expect(pointsAfter).toBe(7);
     expect(largestGapAfter).toBe(3 * 86_400);
+  });
+});
+
+describe('mark classes', () => {
+  it('reads the planner’s reasons: rules, oldest, windows, our own rules, and upstream refusals', () => {
+    const of = (action: 'keep' | 'delete', ...reasons: string[]) =>
+      classOf(classifyDecision(action, reasons));
+    expect(of('keep', 'oldest monthly 2026-01')).toBe('monthly');
+    expect(of('keep', 'daily within 7d 2026-11-20')).toBe('within');
+    expect(of('keep', 'within 2d')).toBe('within');
+    expect(of('keep', 'last')).toBe('last');
+    expect(of('keep', 'tags keep+audited', 'daily 2026-11-20')).toBe('tags');
+    expect(of('keep', 'younger than max_age 30d')).toBe('younger');
+    expect(of('keep', 'min_keep')).toBe('min_keep');
+    expect(of('keep', 'max_gap 2d')).toBe('max_gap');
+    expect(of('keep', 'daily 2026-11-20', 'protected tag legal-hold=*')).toBe('protected');
+    expect(of('keep', 'not deletable upstream')).toBe('skipped');
+    expect(of('keep', 'instance restoring')).toBe('skipped');
+    expect(of('keep', 'failed, no failed_max_age')).toBe('failed');
+    expect(of('keep', 'deleting')).toBe('in_progress');
+    expect(of('delete', 'kept by no rule')).toBe('deleted');
+    expect(classOf(classifyDecision('keep', ['daily 2026-11-20'], true))).toBe('skipped');
   });
 });
