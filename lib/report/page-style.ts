@@ -62,7 +62,8 @@ details.res > summary:hover { background: #f7f9fc; }
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eef1f5; vertical-align: top; }
 th { color: var(--muted); font-weight: 500; }
-td.id { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11.5px; }
+td:first-child { white-space: nowrap; }
+td.id { white-space: nowrap; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11.5px; }
 .more { margin: 10px 0 0; font: inherit; padding: 5px 14px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
 #tip { position: fixed; z-index: 10; max-width: 380px; background: #1d2433; color: #fff; padding: 8px 10px; border-radius: 6px; font-size: 12.5px; pointer-events: none; box-shadow: 0 4px 14px rgba(0,0,0,.25); white-space: pre-line; }
 .spark { width: 240px; height: 36px; vertical-align: middle; } .spark polyline { fill: none; stroke: #6a4c93; stroke-width: 1.5; }
