@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --table --json --seed N --fixture FILE --policy FILE]`: the embedded default, end to end.
+ * `npm run demo [-- --table --json --seed N --fixture FILE --policy FILE --html FILE --sweep-html FILE]`: the embedded default, end to end.
  * Starts the Huawei Cloud simulator in this process with the demo fleet (4 projects in 2 regions, CSBS, CBR
  * and DDS, some backups in progress or failed, a few protected by the policy), checks that policies/demo.yaml
  * names that fleet's projects, runs it — a dry run first (plan and summary), then the real sweep with live
@@ -16,6 +16,8 @@ import { renderPlanSummary, renderPlanTable } from '../lib/cli/plan-view.ts';
 import { runCommandAndExit } from '../lib/cli/run.ts';
 import { closeHuaweiPools } from '../lib/huawei/client.ts';
 import { createMemoryLedger } from '../lib/ledger/index.ts';
+import { recordListings, simulatePlan, writePlanReport } from '../lib/report/plan-report.ts';
+import { writeStoredSweepReport } from '../lib/report/stored-sweep.ts';
 import { type PolicyPlan, planTargets, toPlanJson } from '../lib/retention/plan-targets.ts';
 import { loadPolicy } from '../lib/retention/policy.ts';
 import type { Backup } from '../lib/services/backup.ts';
@@ -30,7 +32,8 @@ const demoCommand = defineCommand({
   name: 'demo',
   summary:
     'Plans and runs a real sweep of policies/demo.yaml against the embedded Huawei Cloud simulator, then checks the simulator log: nothing kept was deleted, nothing twice, at most 5 CSBS deletions per project at once.',
-  synopsis: '[--table] [--json] [--seed N | --fixture FILE] [--policy FILE]',
+  synopsis:
+    '[--table] [--json] [--seed N | --fixture FILE] [--policy FILE] [--html FILE] [--sweep-html FILE]',
   options: {
     policy: {
       type: 'string',
@@ -51,6 +54,18 @@ const demoCommand = defineCommand({
     },
     table: { type: 'boolean', description: 'print the plan with every backup, its action and reasons' },
     json: { type: 'boolean', description: 'print one JSON document on stdout (the text goes to stderr)' },
+    html: {
+      type: 'string',
+      value: 'FILE',
+      default: '.hwc-retention/demo-report.html',
+      description: 'where to write the dry run’s plan as an HTML report with a 90-day simulation',
+    },
+    'sweep-html': {
+      type: 'string',
+      value: 'FILE',
+      default: '.hwc-retention/demo-sweep-report.html',
+      description: 'where to write the real sweep’s stored report (as GET /sweeps/{id}/report renders it)',
+    },
   },
   notes: ['exit codes: 0 every check passed; 1 a check failed; 2 invalid arguments or policy'],
 });
@@ -108,18 +123,26 @@ runCommandAndExit(demoCommand, async ({ values }) => {
 
     say('');
     say(`== 1. Plan (dry run: no DELETE is sent) [${elapsed()}]`);
-    const plan = await planTargets(
-      policy,
-      (target) =>
-        target.regions.flatMap((region) =>
-          target.projects.flatMap(
-            (projectId) => listings.get(`${target.service}/${region}/${projectId}`) ?? [],
-          ),
+    const recorder = recordListings((target) =>
+      target.regions.flatMap((region) =>
+        target.projects.flatMap(
+          (projectId) => listings.get(`${target.service}/${region}/${projectId}`) ?? [],
         ),
-      new Date(),
+      ),
     );
+    const plan = await planTargets(policy, recorder.list, new Date());
     say((values.table ? renderPlanTable(plan) : renderPlanSummary(plan)).trimEnd());
     if (!values.table) say('(--table for every backup with its reasons)');
+    const reportBytes = writePlanReport({
+      file: values.html,
+      plan,
+      listings: recorder.listings,
+      simulations: simulatePlan(policy, plan, recorder.listings, { days: 90 }),
+      title: 'Demo retention plan',
+    });
+    say(
+      `HTML report of this plan with a 90-day simulation: ${values.html} (${(reportBytes / 1024).toFixed(0)} KiB)`,
+    );
     const empty = emptyTargets(plan);
     if (empty.length > 0)
       throw new CheckFailedError(
@@ -180,6 +203,8 @@ runCommandAndExit(demoCommand, async ({ values }) => {
     say('');
     say(`== 3. Report [${elapsed()}]`);
     say(renderReport(report, plan).join('\n'));
+    await writeStoredSweepReport(ledger, report.sweep_id, values['sweep-html']);
+    say(`HTML report of the stored sweep (GET /sweeps/${report.sweep_id}/report): ${values['sweep-html']}`);
     const balance = reportBalance(report, plan);
     const unbalanced = balance.filter((target) => !target.balanced);
     for (const target of unbalanced)

@@ -1,7 +1,8 @@
 /**
- * `npm run plan -- --policy FILE [--table] [--json] [--cloud | --fixture FILE]`: lists every target of the
- * policy through the Huawei client, plans it and prints a summary per target (`--table`: every backup with
- * its action, reasons and names; `--json`: the JSON plan, alone on stdout). It never sends a DELETE.
+ * `npm run plan -- --policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d]`:
+ * lists every target of the policy through the Huawei client, plans it and prints a summary per target
+ * (`--table`: every backup with its action, reasons and names; `--json`: the JSON plan, alone on stdout;
+ * `--simulate`: the next N days of sweeps; `--html`: the report page). It never sends a DELETE.
  *
  * By default it runs against the embedded simulator with the demo fleet (policies/demo.yaml names its
  * projects) or, with `--fixture`, a recorded fleet; `--cloud` uses the real cloud with the credentials and
@@ -16,8 +17,15 @@ import { createOutput } from '../lib/cli/output.ts';
 import { renderPlanSummary, renderPlanTable } from '../lib/cli/plan-view.ts';
 import { runCommandAndExit } from '../lib/cli/run.ts';
 import { closeHuaweiPools } from '../lib/huawei/client.ts';
+import {
+  recordListings,
+  renderSimulationTable,
+  simulatePlan,
+  writePlanReport,
+} from '../lib/report/plan-report.ts';
 import { planTargets, toPlanJson } from '../lib/retention/plan-targets.ts';
 import { loadPolicy } from '../lib/retention/policy.ts';
+import { parseSimulationDays } from '../lib/retention/simulate.ts';
 import type { Backup } from '../lib/services/backup.ts';
 import { adapters, type HuaweiRequester } from '../lib/services/index.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
@@ -27,7 +35,7 @@ const planCommand = defineCommand({
   name: 'plan',
   summary:
     'Lists every target of a policy and prints what a sweep would keep and delete. Never deletes anything.',
-  synopsis: '--policy FILE [--table] [--json] [--cloud | --fixture FILE]',
+  synopsis: '--policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d]',
   options: {
     policy: { type: 'string', value: 'FILE', description: 'the retention policy (YAML or JSON)' },
     table: { type: 'boolean', description: 'print every backup with its action, reasons and names' },
@@ -42,6 +50,12 @@ const planCommand = defineCommand({
       value: 'FILE',
       description: 'load the embedded simulator from a fleet fixture (doctor --record writes one)',
     },
+    html: { type: 'string', value: 'FILE', description: 'also write the plan as an HTML report page' },
+    simulate: {
+      type: 'string',
+      value: 'Nd',
+      description: 'also simulate the next N days of daily sweeps (e.g. 90d; in the JSON as `simulation`)',
+    },
   },
   notes: [
     'exit codes: 0 planned; 1 a listing failed; 2 invalid arguments, policy or configuration',
@@ -55,6 +69,12 @@ runCommandAndExit(planCommand, async ({ values }) => {
   if (values.cloud && values.fixture !== undefined)
     throw new UsageError('--fixture replays a fleet locally: drop --cloud');
   if (values.json && values.table) throw new UsageError('choose one of --json and --table');
+  let simulateDays: number | undefined;
+  try {
+    simulateDays = values.simulate === undefined ? undefined : parseSimulationDays(values.simulate);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const out = createOutput(values.json);
   const text = readInputFile('--policy', values.policy);
   const policy = loadPolicy(text, values.policy);
@@ -83,15 +103,36 @@ runCommandAndExit(planCommand, async ({ values }) => {
         }
       }
     };
-    const result = await planTargets(policy, list, new Date(), (progress) => {
+    const recorder = recordListings(list);
+    const result = await planTargets(policy, recorder.list, new Date(), (progress) => {
       if (progress.phase === 'planned') return;
       out.progress(
         `  [${progress.targetIndex + 1}/${progress.targetCount}] ${progress.target}: ${progress.phase} ${progress.listed} backups`,
       );
     });
-    if (values.json) out.result(toPlanJson(result));
+    const simulations =
+      simulateDays === undefined
+        ? undefined
+        : simulatePlan(policy, result, recorder.listings, { days: simulateDays });
+    if (values.json)
+      out.result(
+        simulations === undefined
+          ? toPlanJson(result)
+          : { ...toPlanJson(result), simulation: [...simulations.values()] },
+      );
     else if (values.table) process.stdout.write(renderPlanTable(result));
     else process.stdout.write(`${renderPlanSummary(result)}(--table for every backup with its reasons)\n`);
+    if (simulations !== undefined && !values.json)
+      process.stdout.write(`\n${renderSimulationTable(simulations, result.timezone)}`);
+    if (values.html !== undefined) {
+      const bytes = writePlanReport({
+        file: values.html,
+        plan: result,
+        listings: recorder.listings,
+        simulations,
+      });
+      out.progress(`HTML report: ${values.html} (${(bytes / 1024).toFixed(0)} KiB)`);
+    }
     return 0;
   } finally {
     await sim?.close();

@@ -15,6 +15,8 @@ import {
 } from '../deletions/schemas.ts';
 import { DeletionViewSchema } from '../deletions/view.ts';
 import { DeletionStatusSchema, LedgerServiceSchema } from '../ledger/schema.ts';
+import { ReportModelSchema } from '../report/model.ts';
+import { SweepPathSchema, SweepViewSchema } from '../report/stored-sweep.ts';
 import { PolicySchema } from '../retention/policy.ts';
 import { SweepReportSchema } from '../sweep/report.ts';
 import { SweepRequestSchema } from '../sweep/request.ts';
@@ -211,6 +213,36 @@ export function openApiDocument(version: string): JsonObject {
           },
         },
       },
+      '/sweeps/{sweep_id}': {
+        get: {
+          summary: 'A stored sweep: status, totals and per-target counts',
+          parameters: parameters(SweepPathSchema, 'path'),
+          responses: {
+            '200': {
+              description: 'The sweep',
+              headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepView' } } },
+            },
+            ...errorResponses([400, 404, 500, 503]),
+          },
+        },
+      },
+      '/sweeps/{sweep_id}/report': {
+        get: {
+          summary: 'A stored sweep as the report page (Accept: text/html) or its model as JSON',
+          parameters: parameters(SweepPathSchema, 'path'),
+          responses: {
+            '200': {
+              description: 'The report',
+              content: {
+                'text/html': { schema: { type: 'string' } },
+                'application/json': { schema: { $ref: '#/components/schemas/ReportModel' } },
+              },
+            },
+            ...errorResponses([400, 404, 500, 503]),
+          },
+        },
+      },
       '/sweeps': {
         post: {
           summary: 'Run a sweep now (same code as the schedule); dry_run: plan and report, delete nothing',
@@ -264,6 +296,8 @@ export function openApiDocument(version: string): JsonObject {
           },
         },
         SweepReport: component(output(SweepReportSchema)),
+        SweepView: component(output(SweepViewSchema)),
+        ReportModel: component(output(ReportModelSchema)),
         Policy: component(input(PolicySchema)),
       },
     },

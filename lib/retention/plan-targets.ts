@@ -173,5 +173,7 @@ export function resourceRuns(decisions: readonly Decision[]): [number, number][]
   return runs;
 }
 
+/** Sizes and aligned columns print one way in every command and report (lib/cli/output.ts). */
+export { formatSize as formatBytes, renderColumns as textColumns } from '../cli/output.ts';
 /** The human views of a plan (summary and per-backup table) live with the other CLI output. */
 export { renderPlanSummary, renderPlanTable } from '../cli/plan-view.ts';

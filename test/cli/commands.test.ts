@@ -3,6 +3,9 @@
  * usage on stdout and exits 0; a bad option is one line on stderr and exit 2; `--json` puts exactly one
  * JSON document on stdout; a `--cloud` run without configuration names every missing setting at once.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { overrideKey } from '../../lib/huawei/endpoints.ts';
 import { PlanJsonSchema } from '../../lib/retention/plan-targets.ts';
@@ -79,6 +82,32 @@ describe('plan', () => {
       /^ {2}ecs-02ff-0 \(csbs\/ap-southeast-1\/02ff152c0fdc7f12fa169e5eb2f38b96\/-\/[0-9a-f-]{36}\): keep \d+, delete \d+$/m,
     );
     expect(result.stdout).toMatch(/^ {4}(keep|delete) +\S+ \S+ +[0-9a-f-]{36} +(manual|autobk)_ecs-/m);
+  });
+
+  it('keeps --simulate and --html under the conventions: a bad value is exit 2, --json stays one document', async () => {
+    const bad = await runBin('plan', ['--policy', 'policies/demo.yaml', '--simulate', 'ninety']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const dir = mkdtempSync(join(tmpdir(), 'hwc-plan-html-'));
+    try {
+      const html = join(dir, 'report.html');
+      const result = await runBin('plan', [
+        '--policy',
+        'policies/demo.yaml',
+        '--json',
+        '--simulate',
+        '30d',
+        '--html',
+        html,
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      const json = JSON.parse(result.stdout) as { simulation: unknown[]; targets: unknown[] };
+      expect(json.simulation).toHaveLength(json.targets.length);
+      expect(result.stderr).toContain(`HTML report: ${html}`);
+      expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('replays a fleet fixture with --fixture', async () => {
