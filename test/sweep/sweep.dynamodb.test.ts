@@ -1,12 +1,21 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
+import { closeHuaweiPools, createHuaweiClient, type HuaweiClient } from '../../lib/huawei/client.ts';
+import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
+import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.ts';
 import { createDynamoLedger, type Ledger } from '../../lib/ledger/index.ts';
 import type { Backup } from '../../lib/services/backup.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
 import { runSweep } from '../../lib/sweep/sweep.ts';
 import { checkAgainstSimulator, plannedBackupId } from '../../lib/sweep/verify.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
-import { fastDeps, listEverything, startSweepSimulator, sweepClient, sweepPolicy } from './sweep-fixture.ts';
+import {
+  fastDeps,
+  listEverything,
+  REGION,
+  startSweepSimulator,
+  sweepClient,
+  sweepPolicy,
+} from './sweep-fixture.ts';
 
 const dynamo = useDynamoDbLocal();
 let sim: Simulator;
@@ -94,5 +103,60 @@ describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
     );
     expect(a.totals.deleted + b.totals.deleted).toBe(union.size);
     expect(a.totals.failed + b.totals.failed).toBe(0);
+  });
+
+  it('lets a second sweep ask upstream about a DELETE the first one lost the answer to, never resending it', async () => {
+    // The interleaving that exposed the race: sweep A's CSBS DELETEs reach upstream but their answers are lost
+    // (CSBS answers after 1.5 s, A's client gives up after 0.5 s without retrying), A records the outcome, and
+    // only then does sweep B reach the same deletions. A outcome recorded as a failure let B re-arm and send a
+    // second DELETE; recorded unknown, B asks upstream and tracks what A started.
+    sim.setFaults({
+      services: { csbs: { operations: { deleteCheckpoint: { latency: { kind: 'fixed', ms: 1_500 } } } } },
+    });
+    const overrides: Record<string, string> = {};
+    for (const service of ['csbs', 'cbr', 'dds'] as const) {
+      overrides[overrideKey(service, REGION)] = sim.baseUrl(service, REGION);
+    }
+    const impatient = createHuaweiClient({
+      endpoints: createEndpointResolver({ overrides }),
+      auth: createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
+      retry: { maxAttempts: 1 },
+      timeouts: { connectMs: 2_000, headersMs: 500, bodyMs: 2_000 },
+    });
+    // B's ledger holds each of B's steps until A has recorded how its own attempt at that deletion ended.
+    const gatedForB: Ledger = {
+      ...ledger,
+      beginDeletion: (input) => ledger.beginDeletion(input),
+      transition: (id, request) => ledger.transition(id, request),
+      listBySweep: (id) => ledger.listBySweep(id),
+      putSweepPlan: (plan) => ledger.putSweepPlan(plan),
+      getSweep: (id) => ledger.getSweep(id),
+      finishSweep: (id, report) => ledger.finishSweep(id, report),
+      get: async (id) => {
+        await untilRecordedByA(id);
+        return ledger.get(id);
+      },
+    };
+    async function untilRecordedByA(id: string): Promise<void> {
+      for (;;) {
+        const planOfA = await ledger.getSweep('race-a');
+        if (planOfA !== undefined && !planOfA.items.some((item) => item.deletion_id === id)) return;
+        const record = planOfA === undefined ? undefined : await ledger.get(id);
+        if (record !== undefined && record.status !== 'requested' && record.status !== 'sent') return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    const input = { policy: sweepPolicy(sim), dryRun: false, targetFilter: ['servers'], now: new Date() };
+    const [a, b] = await Promise.all([
+      runSweep({ ...input, sweepId: 'race-a' }, fastDeps(sim, impatient, ledger)),
+      runSweep({ ...input, sweepId: 'race-b' }, fastDeps(sim, client, gatedForB)),
+    ]);
+    await expectEveryPlannedDeletionDone(['race-a', 'race-b'], false);
+    const stored = await ledger.listBySweep('race-a');
+    expect(stored.length).toBeGreaterThan(5);
+    expect(stored.every((record) => record.status === 'done' && record.attempts === 1)).toBe(true);
+    expect(a.totals).toMatchObject({ deleted: stored.length, failed: 0 });
+    expect(b.totals.failed).toBe(0);
+    expect(b.totals.deleted).toBe(0);
   });
 });
