@@ -9,7 +9,7 @@ import { closeHuaweiPools, createHuaweiClient, type HuaweiClient } from '../../l
 import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
 import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.ts';
 import { createMemoryLedger, type Ledger, type PlannedItem } from '../../lib/ledger/index.ts';
-import { adapters } from '../../lib/services/index.ts';
+import { adapters, type HuaweiRequester } from '../../lib/services/index.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
 import type { ExecuteDeletion } from '../../lib/sweep/step.ts';
 import { runSweep } from '../../lib/sweep/sweep.ts';
@@ -102,6 +102,11 @@ describe('a sweep and the deletion lifecycle', () => {
       retry: { maxAttempts: 1 },
       timeouts: { connectMs: 2_000, headersMs: 500, bodyMs: 2_000 },
     });
+    // Only the DELETEs meet the short timeout; listings and polls use the usual client.
+    const deletesTimeOut: HuaweiRequester = {
+      request: (op, schema, options) =>
+        (op.method === 'DELETE' ? impatient : client).request(op, schema, options),
+    };
     sim.setFaults({
       services: { dds: { operations: { deleteBackup: { latency: { kind: 'fixed', ms: 1_500 } } } } },
     });
@@ -113,7 +118,7 @@ describe('a sweep and the deletion lifecycle', () => {
         targetFilter: ['mongo'],
         now: new Date(),
       },
-      fastDeps(sim, impatient, ledger),
+      fastDeps(sim, deletesTimeOut, ledger),
     );
     const items = await plannedItems('dds-slow');
     expect(items.length).toBeGreaterThan(5);

@@ -5,7 +5,7 @@ import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.
 import type { Ledger } from '../../lib/ledger/ledger.ts';
 import { type Policy, parsePolicy } from '../../lib/retention/policy.ts';
 import type { Backup } from '../../lib/services/backup.ts';
-import { adapters } from '../../lib/services/index.ts';
+import { adapters, type HuaweiRequester } from '../../lib/services/index.ts';
 import type { FaultConfig, Simulator } from '../../lib/simulator/index.ts';
 import { startSimulator } from '../../lib/simulator/index.ts';
 import type { SweepDeps } from '../../lib/sweep/sweep.ts';
@@ -72,7 +72,7 @@ export function sweepPolicy(sim: Simulator, extra: { maxDeleteShare?: number } =
 }
 
 /** Fast waits: the simulator finishes deletions in tens of ms. */
-export function fastDeps(sim: Simulator, client: HuaweiClient, ledger: Ledger): SweepDeps {
+export function fastDeps(sim: Simulator, client: HuaweiRequester, ledger: Ledger): SweepDeps {
   void sim;
   return {
     client,

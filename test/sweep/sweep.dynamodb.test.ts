@@ -4,6 +4,7 @@ import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.
 import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.ts';
 import { createDynamoLedger, type Ledger } from '../../lib/ledger/index.ts';
 import type { Backup } from '../../lib/services/backup.ts';
+import type { HuaweiRequester } from '../../lib/services/index.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
 import { runSweep } from '../../lib/sweep/sweep.ts';
 import { checkAgainstSimulator, plannedBackupId } from '../../lib/sweep/verify.ts';
@@ -123,6 +124,11 @@ describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
       retry: { maxAttempts: 1 },
       timeouts: { connectMs: 2_000, headersMs: 500, bodyMs: 2_000 },
     });
+    // Only the DELETEs meet the short timeout; listings and polls use the usual client.
+    const deletesTimeOut: HuaweiRequester = {
+      request: (op, schema, options) =>
+        (op.method === 'DELETE' ? impatient : client).request(op, schema, options),
+    };
     // B's ledger holds each of B's steps until A has recorded how its own attempt at that deletion ended.
     const gatedForB: Ledger = {
       ...ledger,
@@ -137,19 +143,39 @@ describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
         return ledger.get(id);
       },
     };
+    let planOfA: Set<string> | undefined;
     async function untilRecordedByA(id: string): Promise<void> {
       for (;;) {
-        const planOfA = await ledger.getSweep('race-a');
-        if (planOfA !== undefined && !planOfA.items.some((item) => item.deletion_id === id)) return;
-        const record = planOfA === undefined ? undefined : await ledger.get(id);
-        if (record !== undefined && record.status !== 'requested' && record.status !== 'sent') return;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (planOfA === undefined) {
+          const stored = await ledger.getSweep('race-a');
+          if (stored !== undefined) planOfA = new Set(stored.items.map((item) => item.deletion_id));
+        }
+        if (planOfA !== undefined) {
+          if (!planOfA.has(id)) return;
+          const record = await ledger.get(id);
+          if (record !== undefined && record.status !== 'requested' && record.status !== 'sent') return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    const input = { policy: sweepPolicy(sim), dryRun: false, targetFilter: ['servers'], now: new Date() };
+    // One project's CSBS backups are enough to show it.
+    const policy = sweepPolicy(sim);
+    const first = policy.targets[0]?.projects.slice(0, 1) ?? [];
+    const servers = { ...policy, targets: policy.targets.map((target) => ({ ...target, projects: first })) };
+    const input = { policy: servers, dryRun: false, targetFilter: ['servers'], now: new Date() };
+    // Wide lanes keep the test short (upstream itself runs five CSBS deletions per project and queues the
+    // rest); asking upstream every 250 ms at most keeps DynamoDB Local's load down.
+    const laneLimits = { default: 10, byService: { csbs: 20 } };
+    const tracking = { baseMs: 50, capMs: 250, minDelayMs: 50 };
     const [a, b] = await Promise.all([
-      runSweep({ ...input, sweepId: 'race-a' }, fastDeps(sim, impatient, ledger)),
-      runSweep({ ...input, sweepId: 'race-b' }, fastDeps(sim, client, gatedForB)),
+      runSweep(
+        { ...input, sweepId: 'race-a' },
+        { ...fastDeps(sim, deletesTimeOut, ledger), laneLimits, tracking },
+      ),
+      runSweep(
+        { ...input, sweepId: 'race-b' },
+        { ...fastDeps(sim, client, gatedForB), laneLimits, tracking },
+      ),
     ]);
     await expectEveryPlannedDeletionDone(['race-a', 'race-b'], false);
     const stored = await ledger.listBySweep('race-a');
