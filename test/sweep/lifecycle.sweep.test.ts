@@ -5,16 +5,20 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeDeletion, plannedTarget } from '../../lib/deletions/execute.ts';
-import { closeHuaweiPools, createHuaweiClient, type HuaweiClient } from '../../lib/huawei/client.ts';
-import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
-import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.ts';
+import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
 import { createMemoryLedger, type Ledger, type PlannedItem } from '../../lib/ledger/index.ts';
-import { adapters, type HuaweiRequester } from '../../lib/services/index.ts';
+import { adapters } from '../../lib/services/index.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
 import type { ExecuteDeletion } from '../../lib/sweep/step.ts';
 import { runSweep } from '../../lib/sweep/sweep.ts';
 import { plannedBackupId } from '../../lib/sweep/verify.ts';
-import { fastDeps, REGION, startSweepSimulator, sweepClient, sweepPolicy } from './sweep-fixture.ts';
+import {
+  deletesTimingOut,
+  fastDeps,
+  startSweepSimulator,
+  sweepClient,
+  sweepPolicy,
+} from './sweep-fixture.ts';
 
 let sim: Simulator;
 let client: HuaweiClient;
@@ -91,22 +95,8 @@ describe('a sweep and the deletion lifecycle', () => {
   });
 
   it('asks upstream after a timed-out DELETE instead of resending it (DDS answers after 1.5 s, the client waits 0.5 s)', async () => {
-    const overrides: Record<string, string> = {};
-    for (const service of ['csbs', 'cbr', 'dds'] as const) {
-      overrides[overrideKey(service, REGION)] = sim.baseUrl(service, REGION);
-    }
-    // The client's own retries are not what this test is about: one attempt per call.
-    const impatient = createHuaweiClient({
-      endpoints: createEndpointResolver({ overrides }),
-      auth: createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
-      retry: { maxAttempts: 1 },
-      timeouts: { connectMs: 2_000, headersMs: 500, bodyMs: 2_000 },
-    });
-    // Only the DELETEs meet the short timeout; listings and polls use the usual client.
-    const deletesTimeOut: HuaweiRequester = {
-      request: (op, schema, options) =>
-        (op.method === 'DELETE' ? impatient : client).request(op, schema, options),
-    };
+    // One attempt per DELETE, given up after 0.5 s: the client's own retries are not what this is about.
+    const deletesTimeOut = deletesTimingOut(sim, client, 500);
     sim.setFaults({
       services: { dds: { operations: { deleteBackup: { latency: { kind: 'fixed', ms: 1_500 } } } } },
     });

@@ -48,6 +48,31 @@ export function sweepClient(sim: Simulator): HuaweiClient {
   });
 }
 
+/**
+ * A requester whose DELETEs get one attempt and give up after `headersMs` (the answer is lost when upstream
+ * is slower); listings and polls go through `client` as usual.
+ */
+export function deletesTimingOut(
+  sim: Simulator,
+  client: HuaweiRequester,
+  headersMs: number,
+): HuaweiRequester {
+  const overrides: Record<string, string> = {};
+  for (const service of ['csbs', 'cbr', 'dds'] as const) {
+    overrides[overrideKey(service, REGION)] = sim.baseUrl(service, REGION);
+  }
+  const impatient = createHuaweiClient({
+    endpoints: createEndpointResolver({ overrides }),
+    auth: createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
+    retry: { maxAttempts: 1 },
+    timeouts: { connectMs: 2_000, headersMs, bodyMs: 2_000 },
+  });
+  return {
+    request: (op, schema, options) =>
+      (op.method === 'DELETE' ? impatient : client).request(op, schema, options),
+  };
+}
+
 export function projectsOf(sim: Simulator): string[] {
   return [...sim.state.projects.keys()];
 }

@@ -1,18 +1,15 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeHuaweiPools, createHuaweiClient, type HuaweiClient } from '../../lib/huawei/client.ts';
-import { createAkSkAuth, StaticCredentials } from '../../lib/huawei/credentials.ts';
-import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.ts';
+import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
 import { createDynamoLedger, type Ledger } from '../../lib/ledger/index.ts';
 import type { Backup } from '../../lib/services/backup.ts';
-import type { HuaweiRequester } from '../../lib/services/index.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
 import { runSweep } from '../../lib/sweep/sweep.ts';
 import { checkAgainstSimulator, plannedBackupId } from '../../lib/sweep/verify.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
 import {
+  deletesTimingOut,
   fastDeps,
   listEverything,
-  REGION,
   startSweepSimulator,
   sweepClient,
   sweepPolicy,
@@ -114,21 +111,8 @@ describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
     sim.setFaults({
       services: { csbs: { operations: { deleteCheckpoint: { latency: { kind: 'fixed', ms: 1_500 } } } } },
     });
-    const overrides: Record<string, string> = {};
-    for (const service of ['csbs', 'cbr', 'dds'] as const) {
-      overrides[overrideKey(service, REGION)] = sim.baseUrl(service, REGION);
-    }
-    const impatient = createHuaweiClient({
-      endpoints: createEndpointResolver({ overrides }),
-      auth: createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
-      retry: { maxAttempts: 1 },
-      timeouts: { connectMs: 2_000, headersMs: 500, bodyMs: 2_000 },
-    });
-    // Only the DELETEs meet the short timeout; listings and polls use the usual client.
-    const deletesTimeOut: HuaweiRequester = {
-      request: (op, schema, options) =>
-        (op.method === 'DELETE' ? impatient : client).request(op, schema, options),
-    };
+    // One attempt per DELETE, given up after 0.5 s: the client's own retries are not what this is about.
+    const deletesTimeOut = deletesTimingOut(sim, client, 500);
     // B's ledger holds each of B's steps until A has recorded how its own attempt at that deletion ended.
     const gatedForB: Ledger = {
       ...ledger,
