@@ -543,7 +543,7 @@ export async function resolveDeletion(record: DeletionRecord, deps: DeletionDeps
       const done = await deps.ledger.transition(record.id, {
         from,
         to: 'done',
-        patch: { ...withId, note: 'confirmed upstream: gone after our DELETE' },
+        patch: { ...withId, note: 'confirmed upstream after a stopped run or a lost answer: gone' },
       });
       return { kind: 'done', record: done };
     }
@@ -555,7 +555,7 @@ export async function resolveDeletion(record: DeletionRecord, deps: DeletionDeps
         patch: {
           ...withId,
           ...(poll === undefined ? {} : { poll_ref: poll, next_poll_at: now + FIRST_POLL_DELAY_MS }),
-          note: `found deleting upstream (${status.upstreamStatus ?? status.upstream})`,
+          note: `found deleting upstream after a stopped run or a lost answer (${status.upstreamStatus ?? status.upstream})`,
         },
       });
       return { kind: 'tracking', record: running };
