@@ -33,7 +33,10 @@ export const PlanSummarySchema = z.object({
   kept: z.number().int(),
   deleted: z.number().int(),
   finished: z.number().int(),
+  /** Bytes of the deletions whose size the service reports. */
   deleted_bytes: z.number(),
+  /** Deletions whose size is unknown (CBR never reports one): their bytes are not in deleted_bytes. */
+  deleted_unknown_size: z.number().int().default(0),
   /** deleted ÷ finished+failed candidates; compared with max_delete_share by the sweep. */
   delete_share: z.number(),
   max_delete_share_exceeded: z.boolean(),
@@ -333,13 +336,15 @@ export function plan(
   let finished = 0;
   let candidates = 0;
   let deletedBytes = 0;
+  let unknownSize = 0;
   for (let index = 0; index < ordered.length; index += 1) {
     const backup = ordered[index] as Backup;
     if (backup.state === 'finished') finished += 1;
     if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
     if ((decisions[index] as Decision).action === 'delete') {
       deleted += 1;
-      deletedBytes += backup.size_bytes ?? 0;
+      if (backup.size_bytes === undefined) unknownSize += 1;
+      else deletedBytes += backup.size_bytes;
     } else kept += 1;
   }
   const deleteShare = candidates === 0 ? 0 : deleted / candidates;
@@ -357,6 +362,7 @@ export function plan(
       deleted,
       finished,
       deleted_bytes: deletedBytes,
+      deleted_unknown_size: unknownSize,
       delete_share: deleteShare,
       max_delete_share_exceeded:
         target.max_delete_share !== undefined && deleteShare > target.max_delete_share,
