@@ -9,6 +9,7 @@ import {
   CsbsItemSchema,
   type DdsBackup,
   DdsBackupSchema,
+  emptyFleet,
   type Fleet,
 } from '../simulator/fleet.ts';
 import type { Anonymiser } from './anonymise.ts';
@@ -22,14 +23,7 @@ import type { Anonymiser } from './anonymise.ts';
 type Tag = { key: string; value?: string | null | undefined };
 
 export class FleetRecorder {
-  readonly fleet: Fleet = {
-    projects: [],
-    csbs: [],
-    cbr: [],
-    cbr_vaults: [],
-    dds: { instances: [], backups: [] },
-    dis: { streams: [], apps: [], checkpoints: [] },
-  };
+  readonly fleet: Fleet = emptyFleet();
   /** Records left out, by service. */
   readonly skipped: Record<'csbs' | 'cbr' | 'dds', number> = { csbs: 0, cbr: 0, dds: 0 };
   readonly #projects = new Set<string>();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CBR_BACKUP_STATUSES, CSBS_ITEM_STATUSES } from '../services/wire-contract.ts';
 
 /**
  * The simulator's seed data, in the services' own wire shapes (what the list calls return), plus the
@@ -14,17 +15,7 @@ export type SimService = z.infer<typeof SimServiceSchema>;
 export const ProjectSchema = z.object({ id: z.string().min(1), region: z.string().min(1), name: z.string() });
 export type Project = z.infer<typeof ProjectSchema>;
 
-export const CsbsItemStatusSchema = z.enum([
-  'waiting_protect',
-  'protecting',
-  'available',
-  'waiting_restore',
-  'restoring',
-  'error',
-  'waiting_delete',
-  'deleting',
-  'deleted',
-]);
+export const CsbsItemStatusSchema = z.enum(CSBS_ITEM_STATUSES);
 
 /** `{key, value}` as every service writes tags. */
 export const SimTagSchema = z.object({ key: z.string().min(1), value: z.string() });
@@ -59,16 +50,7 @@ export const CsbsItemSchema = z.looseObject({
 });
 export type CsbsItem = z.infer<typeof CsbsItemSchema>;
 
-export const CbrBackupStatusSchema = z.enum([
-  'available',
-  'protecting',
-  'deleting',
-  'restoring',
-  'error',
-  'waiting_protect',
-  'waiting_delete',
-  'waiting_restore',
-]);
+export const CbrBackupStatusSchema = z.enum(CBR_BACKUP_STATUSES);
 
 /**
  * A CBR backup as `GET /v3/{project_id}/backups` returns it. CBR backups carry no tags: the vault does
@@ -278,12 +260,9 @@ function backupSlots(random: () => number, options: Required<z.infer<typeof Flee
   return slots;
 }
 
-/** A deterministic fleet: the same options always give the same ids, times and states. */
-export function generateFleet(input: FleetOptions = {}): Fleet {
-  const options = FleetOptionsSchema.parse(input);
-  const random = seededRandom(options.seed);
-  const wanted = new Set(options.services);
-  const fleet: Fleet = {
+/** A fleet with nothing in it. */
+export function emptyFleet(): Fleet {
+  return {
     projects: [],
     csbs: [],
     cbr: [],
@@ -291,6 +270,14 @@ export function generateFleet(input: FleetOptions = {}): Fleet {
     dds: { instances: [], backups: [] },
     dis: { streams: [], apps: [], checkpoints: [] },
   };
+}
+
+/** A deterministic fleet: the same options always give the same ids, times and states. */
+export function generateFleet(input: FleetOptions = {}): Fleet {
+  const options = FleetOptionsSchema.parse(input);
+  const random = seededRandom(options.seed);
+  const wanted = new Set(options.services);
+  const fleet = emptyFleet();
   for (const region of options.regions) {
     for (let p = 0; p < options.projects; p++) {
       const projectId = randomHexId(random);

@@ -1,22 +1,17 @@
 /** Small hand-made fleets in the simulator's fixture format, one builder per record kind. */
 import type { CbrBackup, CsbsItem, DdsBackup, DdsInstance, Fleet } from '../../lib/simulator/index.ts';
-import { formatCloudTime, formatDdsTime } from '../../lib/simulator/index.ts';
+import { emptyFleet as emptySimFleet, formatCloudTime, formatDdsTime } from '../../lib/simulator/index.ts';
 
 export const NOW = Date.UTC(2026, 10, 27);
 const DAY = 86_400_000;
 
 export function emptyFleet(projects: { id: string; region: string }[]): Fleet {
-  return {
-    projects: projects.map((project) => ({
-      ...project,
-      name: `${project.region}_${project.id.slice(0, 4)}`,
-    })),
-    csbs: [],
-    cbr: [],
-    cbr_vaults: [],
-    dds: { instances: [], backups: [] },
-    dis: { streams: [], apps: [], checkpoints: [] },
-  };
+  const fleet = emptySimFleet();
+  fleet.projects = projects.map((project) => ({
+    ...project,
+    name: `${project.region}_${project.id.slice(0, 4)}`,
+  }));
+  return fleet;
 }
 
 /** A finished CBR backup `ageDays` old. */

@@ -1,3 +1,4 @@
+import { CBR_BACKUP_STATUSES } from '../../services/wire-contract.ts';
 import { type CbrBackup, type CbrVault, formatCloudTime } from '../fleet.ts';
 import {
   errorReply,
@@ -47,16 +48,7 @@ const LIST_BACKUPS_PARAMETERS = new Set([
   'status',
   'vault_id',
 ]);
-const STATUSES = new Set([
-  'available',
-  'protecting',
-  'deleting',
-  'restoring',
-  'error',
-  'waiting_protect',
-  'waiting_delete',
-  'waiting_restore',
-]);
+const STATUSES = new Set<string>(CBR_BACKUP_STATUSES);
 const SORT_KEYS = new Set(['created_at', 'updated_at', 'name', 'status', 'id', 'expired_at']);
 
 /** The record as ListBackups sends it: the fixture's fields plus neutral values for those it left out. */

@@ -1,3 +1,4 @@
+import { CSBS_ITEM_STATUSES } from '../../services/wire-contract.ts';
 import { CSBS_PROVIDER_ID, type CsbsItem, formatCloudTime } from '../fleet.ts';
 import {
   errorReply,
@@ -46,17 +47,7 @@ const LIST_PARAMETERS = new Set([
   'resource_type',
   'offset',
 ]);
-const STATUSES = new Set([
-  'waiting_protect',
-  'protecting',
-  'available',
-  'waiting_restore',
-  'restoring',
-  'error',
-  'waiting_delete',
-  'deleting',
-  'deleted',
-]);
+const STATUSES = new Set<string>(CSBS_ITEM_STATUSES);
 /** `sort` keys the API reference enumerates. */
 const SORT_KEYS = new Set(['created_at', 'updated_at', 'name', 'status', 'protected_at', 'id']);
 
