@@ -5,7 +5,7 @@ import type { BackupService } from '../services/backup.ts';
 import * as cbr from '../services/cbr.ts';
 import * as csbs from '../services/csbs.ts';
 import * as dds from '../services/dds.ts';
-import { type HuaweiRequester, offsetPages } from '../services/deletion.ts';
+import type { HuaweiRequester } from '../services/deletion.ts';
 import { projectRegion } from '../services/projects.ts';
 import {
   CBR_BACKUP,
@@ -227,28 +227,8 @@ export async function runDoctor(
     const key = `${service}/${where.region}/${where.projectId}`;
     if (service === 'cbr') {
       const vaults = await attempt(`${key} ListVaults`, async () => {
-        const out: {
-          id: string;
-          name?: string | null;
-          tags?: { key: string; value?: string | null }[] | null;
-        }[] = [];
-        const pages = offsetPages(async (offset) => {
-          const response = await client.request(
-            {
-              service: 'cbr',
-              operation: 'cbr.listVaults',
-              region: where.region,
-              projectId: where.projectId,
-              method: 'GET',
-              pathSegments: ['v3', where.projectId, 'vaults'],
-              query: { limit: String(cbr.CBR_MAX_PAGE), offset: String(offset) },
-            },
-            cbr.CbrListVaultsResponseSchema,
-            { signal: deps.signal },
-          );
-          return { records: response.body.vaults, total: response.body.count };
-        });
-        for await (const vault of pages) {
+        const out: cbr.CbrVault[] = [];
+        for await (const vault of cbr.listVaults(client, where, deps.signal)) {
           strict('cbr vault', CBR_VAULT, vault);
           out.push(vault);
         }

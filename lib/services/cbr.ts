@@ -52,6 +52,8 @@ export const CbrVaultSchema = z.looseObject({
   tags: TagListSchema,
 });
 
+export type CbrVault = z.infer<typeof CbrVaultSchema>;
+
 export const CbrListVaultsResponseSchema = z.looseObject({
   vaults: z.array(CbrVaultSchema),
   count: z.number().int().nonnegative(),
@@ -116,15 +118,14 @@ export function toBackup(
   return backup;
 }
 
-/** Every vault of the project (ListVault, offset/limit pages), as vault id → tags. */
-export async function listVaultTags(
+/** Every vault of the project as upstream sends it (ListVault, offset/limit pages). */
+export function listVaults(
   client: HuaweiRequester,
   target: Pick<BackupTarget, 'region' | 'projectId' | 'pageSize'>,
   signal?: AbortSignal,
-): Promise<Map<string, string[]>> {
+): AsyncIterable<CbrVault> {
   const limit = clampPageSize(target.pageSize, CBR_MAX_PAGE, CBR_MAX_PAGE);
-  const tags = new Map<string, string[]>();
-  const vaults = offsetPages(async (offset) => {
+  return offsetPages(async (offset) => {
     const response = await client.request(
       {
         service: 'cbr',
@@ -140,7 +141,16 @@ export async function listVaultTags(
     );
     return { records: response.body.vaults, total: response.body.count };
   });
-  for await (const vault of vaults) tags.set(vault.id, tagStrings(vault.tags));
+}
+
+/** Every vault of the project as vault id → tags (`key=value`). */
+export async function listVaultTags(
+  client: HuaweiRequester,
+  target: Pick<BackupTarget, 'region' | 'projectId' | 'pageSize'>,
+  signal?: AbortSignal,
+): Promise<Map<string, string[]>> {
+  const tags = new Map<string, string[]>();
+  for await (const vault of listVaults(client, target, signal)) tags.set(vault.id, tagStrings(vault.tags));
   return tags;
 }
 

@@ -3,10 +3,10 @@ import { type CbrBackup, type CbrVault, formatCloudTime } from '../fleet.ts';
 import {
   errorReply,
   intParam,
+  orderedPage,
   parseSort,
   type Route,
   type RouteContext,
-  sortRecords,
   unhonouredParameter,
 } from './route.ts';
 
@@ -131,16 +131,13 @@ function listBackups(context: RouteContext) {
     };
   }
   // With a sort or a marker (the id of the previous page's last backup), the matches are ordered first.
-  const all = collection.slice(0, Number.MAX_SAFE_INTEGER, filter).records;
-  if (sort !== undefined) sortRecords(all, sort);
-  let from = 0;
-  if (marker) {
-    const at = all.findIndex((backup) => backup.id === marker);
-    if (at < 0) return errorReply(400, CBR_BAD_PARAMETER, `Invalid marker: ${marker}`);
-    from = at + 1;
-  }
-  const records = all.slice(from + offset, from + offset + limit);
-  return { status: 200, body: { backups: records.map(wireCbrBackup), count: all.length, offset, limit } };
+  const matches = collection.slice(0, Number.MAX_SAFE_INTEGER, filter).records;
+  const page = orderedPage(matches, sort, marker, offset, limit);
+  if (page === undefined) return errorReply(400, CBR_BAD_PARAMETER, `Invalid marker: ${marker}`);
+  return {
+    status: 200,
+    body: { backups: page.records.map(wireCbrBackup), count: page.total, offset, limit },
+  };
 }
 
 const LIST_VAULTS_PARAMETERS = new Set(['limit', 'offset']);

@@ -3,10 +3,10 @@ import { CSBS_PROVIDER_ID, type CsbsItem, formatCloudTime } from '../fleet.ts';
 import {
   errorReply,
   intParam,
+  orderedPage,
   parseSort,
   type Route,
   type RouteContext,
-  sortRecords,
   unhonouredParameter,
 } from './route.ts';
 
@@ -115,15 +115,16 @@ function listCheckpointItems(context: RouteContext) {
     more = page.more;
   } else {
     // A custom order: the matches are sorted, then the marker (the previous page's last id) is found in it.
-    const all = sortRecords(collection.slice(0, Number.MAX_SAFE_INTEGER, filter).records, sort);
-    let from = 0;
-    if (marker) {
-      const at = all.findIndex((item) => item.id === marker);
-      if (at < 0) return errorReply(400, CSBS_BAD_PARAMETER, `Invalid marker: ${marker}`);
-      from = at + 1;
-    }
-    records = all.slice(from + offset, from + offset + limit);
-    more = from + offset + limit < all.length;
+    const page = orderedPage(
+      collection.slice(0, Number.MAX_SAFE_INTEGER, filter).records,
+      sort,
+      marker,
+      offset,
+      limit,
+    );
+    if (page === undefined) return errorReply(400, CSBS_BAD_PARAMETER, `Invalid marker: ${marker}`);
+    records = page.records;
+    more = page.more;
   }
   const links = [];
   const last = records[records.length - 1];

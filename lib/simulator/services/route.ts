@@ -104,3 +104,29 @@ export function sortRecords<T extends { id: string }>(records: T[], keys: readon
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
 }
+
+/**
+ * One page of `matches` in a requested order: sorted by `sort` (when given), then the records after `marker`
+ * (the id of the previous page's last record), then `offset`/`limit`. Undefined when the marker is unknown.
+ */
+export function orderedPage<T extends { id: string }>(
+  matches: T[],
+  sort: readonly SortKey[] | undefined,
+  marker: string | null,
+  offset: number,
+  limit: number,
+): { records: T[]; total: number; more: boolean } | undefined {
+  if (sort !== undefined) sortRecords(matches, sort);
+  let from = 0;
+  if (marker) {
+    const at = matches.findIndex((record) => record.id === marker);
+    if (at < 0) return undefined;
+    from = at + 1;
+  }
+  const start = from + offset;
+  return {
+    records: matches.slice(start, start + limit),
+    total: matches.length,
+    more: start + limit < matches.length,
+  };
+}
