@@ -170,8 +170,17 @@ export class KeepRuleWalk {
     this.#windowLastBucket = rules.windows.map(() => Number.NaN);
   }
 
-  /** Starts a resource: its backups are `backups[start..end)`, newest first; only finished ones are walked. */
-  reset(backups: readonly Backup[], start: number, end: number, nowMs: number): void {
+  /**
+   * Starts a resource: its backups are `backups[start..end)`, newest first; only finished ones are walked, and
+   * none in `skip` (backups the planner keeps outside the rules).
+   */
+  reset(
+    backups: readonly Backup[],
+    start: number,
+    end: number,
+    nowMs: number,
+    skip?: ReadonlySet<Backup>,
+  ): void {
     const rules = this.#rules;
     // The reference for `within`: the newest backup that is not in the future (restic's findLatestTimestamp);
     // with none, every backup is inside, as restic's zero time makes it.
@@ -180,6 +189,7 @@ export class KeepRuleWalk {
     for (let index = start; index < end; index += 1) {
       const backup = backups[index] as Backup;
       if (backup.state !== 'finished' || isRepeat(backups, start, index)) continue;
+      if (skip !== undefined && skip.size > 0 && skip.has(backup)) continue;
       finished += 1;
       if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
     }
@@ -210,7 +220,8 @@ export class KeepRuleWalk {
     for (const tagSet of rules.tagSets) {
       if (hasEveryTag(backup, tagSet.tags)) reasons = addReason(reasons, tagSet.reason);
     }
-    if (rules.within !== undefined && backup.created_at > this.#withinThreshold) {
+    // Negated comparisons: a threshold that is not a number (a date out of range) keeps, never drops.
+    if (rules.within !== undefined && !(backup.created_at <= this.#withinThreshold)) {
       reasons = addReason(reasons, rules.withinReason);
     }
     const civil = this.#civil;
@@ -229,7 +240,7 @@ export class KeepRuleWalk {
     }
     const windows = rules.windows;
     for (let index = 0; index < windows.length; index += 1) {
-      if (!(backup.created_at > (this.#windowThresholds[index] as number))) continue;
+      if (backup.created_at <= (this.#windowThresholds[index] as number)) continue;
       const window = windows[index] as WindowRule;
       const bucket = bucketOf(window.rule, civil, nr);
       const previous = this.#windowLastBucket[index] as number;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { type Backup, resourceKey } from '../services/backup.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
-import { addReason, compareNewestFirst, isRepeat, KeepRuleWalk } from './keep-rules.ts';
+import { addReason, compareNewestFirst, KeepRuleWalk } from './keep-rules.ts';
 import type { ResolvedTarget, Target } from './policy.ts';
+import { distinctBackups } from './repeats.ts';
 import { type CompiledRules, compileRules, type RetentionRules } from './rules.ts';
 
 export { applyKeepRules, compareNewestFirst } from './keep-rules.ts';
@@ -53,7 +54,11 @@ export interface ResourcePlan {
 const IN_PROGRESS_REASON: readonly string[] = Object.freeze(['in progress']);
 const DELETING_REASON: readonly string[] = Object.freeze(['deleting']);
 const MIN_KEEP_REASON: readonly string[] = Object.freeze(['min_keep']);
-const REPEAT_REASON: readonly string[] = Object.freeze(['listed twice; decided once']);
+
+/** `listed 2 times with conflicting details; kept` (lib/retention/repeats.ts), interned per count. */
+function pinnedReason(copies: number): readonly string[] {
+  return addReason(undefined, `listed ${copies} times with conflicting details; kept`).reasons;
+}
 
 function protection(backup: Backup, rules: CompiledRules): string | undefined {
   if (
@@ -74,7 +79,8 @@ function protection(backup: Backup, rules: CompiledRules): string | undefined {
 }
 
 /**
- * Plans one resource (every backup must share one resourceKey). Returns one decision per backup, newest first.
+ * Plans one resource (every backup must share one resourceKey). Returns one decision per distinct backup (a
+ * repeated id is decided once, see lib/retention/repeats.ts), newest first.
  */
 export function planResource(
   backups: readonly Backup[],
@@ -82,12 +88,20 @@ export function planResource(
   now: Date,
   timezone = 'UTC',
 ): Decision[] {
-  const sorted = backups.slice().sort(compareNewestFirst);
+  const distinct = distinctBackups(backups);
+  const sorted = distinct.backups.slice().sort(compareNewestFirst);
   const first = sorted[0];
   if (first === undefined) return [];
   const decisions: Decision[] = new Array(sorted.length);
   const compiled = compileRules(rules, timezone);
-  const context = { rules: compiled, walk: new KeepRuleWalk(compiled), nowMs: now.getTime(), candidates: [] };
+  const context: PlanContext = {
+    rules: compiled,
+    walk: new KeepRuleWalk(compiled),
+    nowMs: now.getTime(),
+    candidates: [],
+    pinned: distinct.pinned,
+    copies: distinct.copies,
+  };
   decideRange(context, sorted, 0, sorted.length, resourceKey(first), decisions);
   return decisions;
 }
@@ -98,6 +112,9 @@ interface PlanContext {
   readonly nowMs: number;
   /** Scratch list of indexes, reused for every resource. */
   readonly candidates: number[];
+  /** Backups whose listed copies disagree: kept, and invisible to the rules (lib/retention/repeats.ts). */
+  readonly pinned: ReadonlySet<Backup>;
+  readonly copies: ReadonlyMap<Backup, number>;
 }
 
 function decision(
@@ -125,8 +142,8 @@ function decideRange(
   key: string,
   out: Decision[],
 ): void {
-  const { rules, walk, nowMs, candidates } = context;
-  walk.reset(sorted, start, end, nowMs);
+  const { rules, walk, nowMs, candidates, pinned } = context;
+  walk.reset(sorted, start, end, nowMs, pinned);
   const maxAgeThreshold =
     rules.maxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.maxAge);
   const failedThreshold =
@@ -137,8 +154,8 @@ function decideRange(
   let isNewestFinished = true;
   for (let index = start; index < end; index += 1) {
     const backup = sorted[index] as Backup;
-    if (isRepeat(sorted, start, index)) {
-      out[index] = decision(backup, key, 'keep', REPEAT_REASON);
+    if (pinned.size > 0 && pinned.has(backup)) {
+      out[index] = decision(backup, key, 'keep', pinnedReason(context.copies.get(backup) ?? 2));
       continue;
     }
     if (backup.state !== 'finished') {
@@ -153,7 +170,8 @@ function decideRange(
     if (reasons !== undefined) {
       out[index] = decision(backup, key, 'keep', reasons.reasons);
       keptFinished += 1;
-    } else if (rules.maxAge !== undefined && backup.created_at > maxAgeThreshold) {
+    } else if (rules.maxAge !== undefined && !(backup.created_at <= maxAgeThreshold)) {
+      // Negated so that a threshold that is not a number (a date out of range) keeps, never deletes.
       out[index] = decision(backup, key, 'keep', rules.youngerReason);
       keptFinished += 1;
     } else {
@@ -183,6 +201,7 @@ function decideUnfinished(
   const protectedBy = protection(backup, rules);
   if (protectedBy !== undefined)
     return decision(backup, key, 'keep', addReason(undefined, protectedBy).reasons);
+  // A threshold that is not a number compares false: the failed backup is kept.
   if (rules.failedMaxAge !== undefined && backup.created_at <= failedThreshold) {
     return decision(backup, key, 'delete', rules.failedDeleteReason);
   }
@@ -236,8 +255,9 @@ export type PlanTarget = RetentionRules &
   };
 
 /**
- * Plans a target over a listing: selects the backups in scope, groups them by resource, plans each group.
- * Decisions come grouped by resource (resource keys in sorted order), newest first within a resource.
+ * Plans a target over a listing: folds repeated ids into one backup each (lib/retention/repeats.ts), selects the
+ * backups in scope, groups them by resource, plans each group. One decision per distinct backup, grouped by
+ * resource (resource keys in sorted order), newest first within a resource.
  */
 export function plan(
   backups: Iterable<Backup>,
@@ -246,8 +266,16 @@ export function plan(
   timezone: string = target.timezone ?? 'UTC',
 ): ResourcePlan {
   const rules = compileRules(target, timezone);
-  const context: PlanContext = { rules, walk: new KeepRuleWalk(rules), nowMs: now.getTime(), candidates: [] };
-  const { ordered, groups, ignored } = groupByResource(backups, target);
+  const distinct = distinctBackups(Array.isArray(backups) ? backups : Array.from(backups));
+  const context: PlanContext = {
+    rules,
+    walk: new KeepRuleWalk(rules),
+    nowMs: now.getTime(),
+    candidates: [],
+    pinned: distinct.pinned,
+    copies: distinct.copies,
+  };
+  const { ordered, groups, ignored } = groupByResource(distinct.backups, target);
   const decisions: Decision[] = new Array(ordered.length);
   for (const group of groups) {
     const end = group.start + group.count;
@@ -314,10 +342,9 @@ const sameResource = (a: Backup, b: Backup) =>
  * resource's backups), compare the other key parts, then place each backup with a counting sort.
  */
 function groupByResource(
-  listing: Iterable<Backup>,
+  backups: readonly Backup[],
   target: PlanTarget | ResolvedTarget,
 ): { ordered: Backup[]; groups: ResourceGroup[]; ignored: number } {
-  const backups: readonly Backup[] = Array.isArray(listing) ? listing : Array.from(listing);
   const byResourceId = new Map<string, ResourceGroup>();
   const created: ResourceGroup[] = [];
   // The group (creation index) of each listed backup, −1 when out of scope.
