@@ -141,6 +141,7 @@ function targetReport(target: PlannedTarget, counts: SweepCounts, durationMs: nu
     delete_share: target.delete_share,
     max_delete_share: target.max_delete_share,
     duration_ms: durationMs,
+    ...(target.failure === undefined ? {} : { failure: target.failure }),
   };
 }
 
@@ -347,9 +348,14 @@ function buildReport(parts: ReportParts): SweepReport {
     ),
   );
   const totals = sumCounts(targets);
+  const failedTargets = targets.filter((target) => target.failure !== undefined).length;
   return {
     sweep_id: parts.sweepId,
-    status: parts.input.dryRun ? 'completed' : statusOf(totals, parts.aborted),
+    status: parts.input.dryRun
+      ? failedTargets > 0
+        ? 'completed_with_failures'
+        : 'completed'
+      : statusOf(totals, parts.aborted, failedTargets),
     dry_run: parts.input.dryRun,
     resumed: parts.resumed,
     mode: 'inline',
