@@ -11,6 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent 
 import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { runtime } from '../lib/runtime.ts';
+import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
 import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
 import { ScheduledSweepRequestSchema, SweepRequestSchema } from '../lib/sweep/request.ts';
@@ -35,7 +36,7 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       logger,
       signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
       // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
-      sweep: { fanOut: sweepFanOutFor(rt.config) },
+      sweep: { fanOut: sweepFanOutFor(rt.config), credentialBreakers: credentialBreakersFor(rt.config) },
     });
     return sweepResponse(report);
   });
@@ -54,7 +55,7 @@ const scheduleHandler = middy<ScheduleEvent, unknown>().handler(async (event, co
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
-      sweep: { fanOut: sweepFanOutFor(rt.config) },
+      sweep: { fanOut: sweepFanOutFor(rt.config), credentialBreakers: credentialBreakersFor(rt.config) },
     },
     `scheduled-${event.id}`,
   );

@@ -17,6 +17,7 @@ import type { BackupService } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
+import { CredentialBreakers } from './credential-breaker.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -93,6 +94,11 @@ export interface SweepDeps {
   readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
   /** Queued mode: hand the planned items to the queue instead of running them here (see QueuedFanOut). */
   readonly fanOut?: QueuedFanOut | undefined;
+  /**
+   * The auth breaker (lib/sweep/credential-breaker.ts) for the listing and every step. Default: one in this
+   * process; the runtime passes one backed by the ledger's table so queued workers share the trip.
+   */
+  readonly credentialBreakers?: CredentialBreakers | undefined;
 }
 
 /**
@@ -154,6 +160,8 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
   const adapters = deps.adapters ?? defaultAdapters;
   const { ledger } = deps;
   const log = deps.logger;
+  // One breaker per sweep: the listing and every DELETE and poll go through it.
+  const credentialBreakers = deps.credentialBreakers ?? new CredentialBreakers();
 
   let summary: SweepSummary;
   let items: PlannedItem[];
@@ -177,7 +185,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
         defaultMaxDeleteShare: input.defaultMaxDeleteShare,
       },
       {
-        client: deps.client,
+        client: credentialBreakers.forSweep(sweepId).guard(deps.client),
         adapters,
         signal: deps.signal,
         listConcurrency: deps.listConcurrency,
@@ -286,6 +294,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
         tracking: deps.tracking,
         retry: deps.retry,
         staleAfterMs: deps.staleAfterMs,
+        credentialBreakers,
       },
     );
   }
