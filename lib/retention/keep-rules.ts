@@ -1,5 +1,6 @@
 import type { Backup } from '../services/backup.ts';
 import { type CivilTime, isoWeekKeyIn } from './calendar.ts';
+import { compareCopies } from './repeats.ts';
 import {
   type CompiledRules,
   compileRules,
@@ -14,10 +15,14 @@ import {
  * backups, newest first, with the reasons each rule gives. See docs/retention.md.
  */
 
-/** Newest first; equal times by id so that the result never depends on the input order. */
+/**
+ * Newest first; equal times by id, and copies of one id at one time by their content, so that the result never
+ * depends on the input order.
+ */
 export function compareNewestFirst(a: Backup, b: Backup): number {
   if (a.created_at !== b.created_at) return b.created_at - a.created_at;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return a === b ? 0 : compareCopies(a, b);
 }
 
 function bucketOf(rule: Rule, civil: CivilTime, nr: number): number {
@@ -172,15 +177,9 @@ export class KeepRuleWalk {
 
   /**
    * Starts a resource: its backups are `backups[start..end)`, newest first; only finished ones are walked, and
-   * none in `skip` (backups the planner keeps outside the rules).
+   * none whose `skip[index]` is non-zero (copies and pinned backups, lib/retention/repeats.ts).
    */
-  reset(
-    backups: readonly Backup[],
-    start: number,
-    end: number,
-    nowMs: number,
-    skip?: ReadonlySet<Backup>,
-  ): void {
+  reset(backups: readonly Backup[], start: number, end: number, nowMs: number, skip?: Uint8Array): void {
     const rules = this.#rules;
     // The reference for `within`: the newest backup that is not in the future (restic's findLatestTimestamp);
     // with none, every backup is inside, as restic's zero time makes it.
@@ -189,7 +188,7 @@ export class KeepRuleWalk {
     for (let index = start; index < end; index += 1) {
       const backup = backups[index] as Backup;
       if (backup.state !== 'finished' || isRepeat(backups, start, index)) continue;
-      if (skip !== undefined && skip.size > 0 && skip.has(backup)) continue;
+      if (skip !== undefined && skip[index] !== 0) continue;
       finished += 1;
       if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
     }

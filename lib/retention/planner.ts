@@ -3,7 +3,7 @@ import { type Backup, resourceKey } from '../services/backup.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
 import { addReason, compareNewestFirst, KeepRuleWalk } from './keep-rules.ts';
 import type { ResolvedTarget, Target } from './policy.ts';
-import { distinctBackups } from './repeats.ts';
+import { markRepeats, Role } from './repeats.ts';
 import { type CompiledRules, compileRules, type RetentionRules } from './rules.ts';
 
 export { applyKeepRules, compareNewestFirst } from './keep-rules.ts';
@@ -88,8 +88,7 @@ export function planResource(
   now: Date,
   timezone = 'UTC',
 ): Decision[] {
-  const distinct = distinctBackups(backups);
-  const sorted = distinct.backups.slice().sort(compareNewestFirst);
+  const sorted = backups.slice().sort(compareNewestFirst);
   const first = sorted[0];
   if (first === undefined) return [];
   const decisions: Decision[] = new Array(sorted.length);
@@ -99,11 +98,12 @@ export function planResource(
     walk: new KeepRuleWalk(compiled),
     nowMs: now.getTime(),
     candidates: [],
-    pinned: distinct.pinned,
-    copies: distinct.copies,
+    roles: new Uint8Array(sorted.length),
+    copies: new Map(),
   };
+  const folded = markRepeats(sorted, 0, sorted.length, context.roles, context.copies);
   decideRange(context, sorted, 0, sorted.length, resourceKey(first), decisions);
-  return decisions;
+  return folded === 0 ? decisions : decisions.filter((_, index) => context.roles[index] !== Role.Copy);
 }
 
 interface PlanContext {
@@ -112,9 +112,13 @@ interface PlanContext {
   readonly nowMs: number;
   /** Scratch list of indexes, reused for every resource. */
   readonly candidates: number[];
-  /** Backups whose listed copies disagree: kept, and invisible to the rules (lib/retention/repeats.ts). */
-  readonly pinned: ReadonlySet<Backup>;
-  readonly copies: ReadonlyMap<Backup, number>;
+  /**
+   * Per position of the sorted backups (lib/retention/repeats.ts): a copy folded into an earlier one (no
+   * decision), or a pinned backup whose copies disagree (kept, invisible to the rules).
+   */
+  readonly roles: Uint8Array;
+  /** Copies listed of each pinned position. */
+  readonly copies: Map<number, number>;
 }
 
 function decision(
@@ -142,8 +146,8 @@ function decideRange(
   key: string,
   out: Decision[],
 ): void {
-  const { rules, walk, nowMs, candidates, pinned } = context;
-  walk.reset(sorted, start, end, nowMs, pinned);
+  const { rules, walk, nowMs, candidates, roles } = context;
+  walk.reset(sorted, start, end, nowMs, roles);
   const maxAgeThreshold =
     rules.maxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.maxAge);
   const failedThreshold =
@@ -154,8 +158,10 @@ function decideRange(
   let isNewestFinished = true;
   for (let index = start; index < end; index += 1) {
     const backup = sorted[index] as Backup;
-    if (pinned.size > 0 && pinned.has(backup)) {
-      out[index] = decision(backup, key, 'keep', pinnedReason(context.copies.get(backup) ?? 2));
+    const role = roles[index];
+    if (role === Role.Copy) continue;
+    if (role === Role.Pinned) {
+      out[index] = decision(backup, key, 'keep', pinnedReason(context.copies.get(index) ?? 2));
       continue;
     }
     if (backup.state !== 'finished') {
@@ -255,8 +261,8 @@ export type PlanTarget = RetentionRules &
   };
 
 /**
- * Plans a target over a listing: folds repeated ids into one backup each (lib/retention/repeats.ts), selects the
- * backups in scope, groups them by resource, plans each group. One decision per distinct backup, grouped by
+ * Plans a target over a listing: selects the backups in scope, groups them by resource, folds repeated ids into
+ * one backup each (lib/retention/repeats.ts), plans each group. One decision per distinct backup, grouped by
  * resource (resource keys in sorted order), newest first within a resource.
  */
 export function plan(
@@ -266,21 +272,30 @@ export function plan(
   timezone: string = target.timezone ?? 'UTC',
 ): ResourcePlan {
   const rules = compileRules(target, timezone);
-  const distinct = distinctBackups(Array.isArray(backups) ? backups : Array.from(backups));
+  const grouped = groupByResource(backups, target);
+  const { groups, ignored } = grouped;
+  let ordered = grouped.ordered;
   const context: PlanContext = {
     rules,
     walk: new KeepRuleWalk(rules),
     nowMs: now.getTime(),
     candidates: [],
-    pinned: distinct.pinned,
-    copies: distinct.copies,
+    roles: new Uint8Array(ordered.length),
+    copies: new Map(),
   };
-  const { ordered, groups, ignored } = groupByResource(distinct.backups, target);
-  const decisions: Decision[] = new Array(ordered.length);
+  let decisions: Decision[] = new Array(ordered.length);
+  let folded = 0;
   for (const group of groups) {
     const end = group.start + group.count;
     sortRangeNewestFirst(ordered, group.start, end);
+    folded += markRepeats(ordered, group.start, end, context.roles, context.copies);
     decideRange(context, ordered, group.start, end, group.key, decisions);
+  }
+  if (folded > 0) {
+    // One decision per distinct backup: drop the folded copies (a rare listing; the usual one skips this).
+    const keep = (_: unknown, index: number) => context.roles[index] !== Role.Copy;
+    ordered = ordered.filter(keep);
+    decisions = decisions.filter(keep);
   }
   let kept = 0;
   let deleted = 0;
@@ -342,9 +357,10 @@ const sameResource = (a: Backup, b: Backup) =>
  * resource's backups), compare the other key parts, then place each backup with a counting sort.
  */
 function groupByResource(
-  backups: readonly Backup[],
+  listing: Iterable<Backup>,
   target: PlanTarget | ResolvedTarget,
 ): { ordered: Backup[]; groups: ResourceGroup[]; ignored: number } {
+  const backups: readonly Backup[] = Array.isArray(listing) ? listing : Array.from(listing);
   const byResourceId = new Map<string, ResourceGroup>();
   const created: ResourceGroup[] = [];
   // The group (creation index) of each listed backup, −1 when out of scope.

@@ -6,30 +6,21 @@ import type { Backup } from '../services/backup.ts';
  * counts once everywhere — toward min_keep, the keep rules, the circuit breaker's share and the reasons — and
  * the plan never depends on the order of the listing.
  *
- * Copies of one backup (same service, region, project and id) are folded into one:
- * - copies that agree on everything that decides (delete id, resource, vault, name, state, manual, tags) are
- *   one backup, taken at the newest creation time any copy reports (the youngest reading: age rules keep it
- *   longest);
- * - copies that disagree on any of those are "pinned": the backup is kept, whatever the rules say, and is
- *   invisible to the rules (it neither fills a keep-rule bucket nor counts toward min_keep), since at least
- *   one reading of it might keep it — in progress, protected, tagged, out of scope.
+ * Copies of one backup (one id within a resource, which fixes service, region, project and vault) are folded
+ * into one, found per resource after its backups are sorted newest first (no table over the whole listing: a
+ * million backups plan in about a second):
+ * - the first copy in that order — the newest time any copy reports, the youngest reading, which age rules keep
+ *   longest — represents the backup; the others get no decision;
+ * - copies that disagree on anything a decision reads (delete id, name, state, manual, tags) make the backup
+ *   "pinned": it is kept, whatever the rules say, and is invisible to the rules (it fills no keep-rule bucket and
+ *   does not count toward min_keep), since at least one reading of it might keep it (in progress, protected,
+ *   tagged, out of scope).
+ * A listing that reports one id under two resources plans each under its own resource; the sweep still deletes
+ * that id only when no target keeps it under any resource (lib/sweep/plan-sweep.ts).
  */
 
-export interface DistinctListing {
-  /** One backup per distinct id, in the order each id was first listed. */
-  readonly backups: readonly Backup[];
-  /** Representatives of ids whose copies disagree: always kept, never walked by the keep rules. */
-  readonly pinned: ReadonlySet<Backup>;
-  /** How many copies the listing held of each backup listed more than once. */
-  readonly copies: ReadonlyMap<Backup, number>;
-}
-
-const NONE: ReadonlySet<Backup> = new Set();
-const NO_COPIES: ReadonlyMap<Backup, number> = new Map();
-
-function identity(backup: Backup): string {
-  return `${backup.service}\u0000${backup.region}\u0000${backup.project_id}\u0000${backup.id}`;
-}
+/** Per position of a sorted listing: a distinct backup, a copy folded into an earlier one, or a pinned one. */
+export const Role = { Distinct: 0, Copy: 1, Pinned: 2 } as const;
 
 function sameTags(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -42,8 +33,6 @@ function sameTags(a: readonly string[], b: readonly string[]): boolean {
 function agree(a: Backup, b: Backup): boolean {
   return (
     a.delete_id === b.delete_id &&
-    a.resource_id === b.resource_id &&
-    a.vault_id === b.vault_id &&
     a.name === b.name &&
     a.state === b.state &&
     a.manual === b.manual &&
@@ -51,48 +40,56 @@ function agree(a: Backup, b: Backup): boolean {
   );
 }
 
-/** A total order on copies, so the representative never depends on the listing order. */
-function canonicalOrder(a: Backup, b: Backup): number {
-  if (a.created_at !== b.created_at) return b.created_at - a.created_at;
+/** Orders two copies of one id with the same time, so the representative never depends on the listing order. */
+export function compareCopies(a: Backup, b: Backup): number {
   const left = JSON.stringify(a);
   const right = JSON.stringify(b);
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/** Folds repeated ids into one backup each (see the module comment). Returns the input itself when none repeat. */
-export function distinctBackups(listing: readonly Backup[]): DistinctListing {
-  const firstAt = new Map<string, number>();
-  let repeated: Map<number, Backup[]> | undefined;
-  for (let position = 0; position < listing.length; position += 1) {
-    const backup = listing[position] as Backup;
-    const key = identity(backup);
-    const first = firstAt.get(key);
-    if (first === undefined) {
-      firstAt.set(key, position);
-      continue;
+/**
+ * Marks the copies in `sorted[start..end)` (one resource, newest first): `roles[i]` becomes Copy for every copy
+ * after the first of its id, Pinned for a first copy whose copies disagree with it. Returns how many copies were
+ * folded; `copies` gets the number of copies (the first included) of each pinned position.
+ */
+export function markRepeats(
+  sorted: readonly Backup[],
+  start: number,
+  end: number,
+  roles: Uint8Array,
+  copies: Map<number, number>,
+): number {
+  if (end - start < 2) return 0;
+  let folded = 0;
+  const fold = (first: number, index: number) => {
+    roles[index] = Role.Copy;
+    folded += 1;
+    copies.set(first, (copies.get(first) ?? 1) + 1);
+    if (!agree(sorted[first] as Backup, sorted[index] as Backup)) roles[first] = Role.Pinned;
+  };
+  if (end - start <= 32) {
+    // A typical resource: compare ids pairwise, no allocation.
+    for (let index = start + 1; index < end; index += 1) {
+      const id = (sorted[index] as Backup).id;
+      for (let earlier = start; earlier < index; earlier += 1) {
+        if (roles[earlier] !== Role.Copy && (sorted[earlier] as Backup).id === id) {
+          fold(earlier, index);
+          break;
+        }
+      }
     }
-    repeated ??= new Map();
-    const copies = repeated.get(first);
-    if (copies === undefined) repeated.set(first, [listing[first] as Backup, backup]);
-    else copies.push(backup);
-  }
-  if (repeated === undefined) return { backups: listing, pinned: NONE, copies: NO_COPIES };
-  const pinned = new Set<Backup>();
-  const copyCounts = new Map<Backup, number>();
-  const backups: Backup[] = [];
-  for (let position = 0; position < listing.length; position += 1) {
-    const backup = listing[position] as Backup;
-    if (firstAt.get(identity(backup)) !== position) continue;
-    const copies = repeated.get(position);
-    if (copies === undefined) {
-      backups.push(backup);
-      continue;
+  } else {
+    const firstOf = new Map<string, number>();
+    for (let index = start; index < end; index += 1) {
+      const id = (sorted[index] as Backup).id;
+      const first = firstOf.get(id);
+      if (first === undefined) firstOf.set(id, index);
+      else fold(first, index);
     }
-    const ordered = copies.slice().sort(canonicalOrder);
-    const representative = ordered[0] as Backup;
-    if (!ordered.every((copy) => agree(copy, representative))) pinned.add(representative);
-    copyCounts.set(representative, copies.length);
-    backups.push(representative);
   }
-  return { backups, pinned, copies: copyCounts };
+  // Copies that only repeat the representative are not worth a count; keep counts for pinned ones only.
+  for (const position of [...copies.keys()]) {
+    if (position >= start && position < end && roles[position] !== Role.Pinned) copies.delete(position);
+  }
+  return folded;
 }

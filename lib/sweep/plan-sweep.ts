@@ -11,9 +11,8 @@
 import { z } from 'zod';
 import { plannedDeletionId, plannedTarget } from '../deletions/execute.ts';
 import type { PlannedItem } from '../ledger/schema.ts';
-import { type Decision, plan } from '../retention/planner.ts';
+import { compareNewestFirst, type Decision, plan } from '../retention/planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
-import { distinctBackups } from '../retention/repeats.ts';
 import { type Backup, type BackupService, BackupServiceSchema, resourceKey } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { type ListingFailure, type Refusal, type TargetFailure, TargetFailureSchema } from './report.ts';
@@ -169,6 +168,11 @@ function listingFailure(
 }
 
 const decisionKey = (resource: string, backupId: string) => `${resource}#${backupId}`;
+/**
+ * One backup whatever resource a listing put it under: service/region/project (the resource key's first three
+ * parts) and the id. A keep of the id under any resource vetoes its deletion.
+ */
+const backupKey = (resource: string, backupId: string) => `${resource.split('/', 3).join('/')}#${backupId}`;
 
 /** The target an item belongs to: its reason starts with `<name>: ` (the longest matching name wins). */
 export function targetOfItem(
@@ -199,22 +203,19 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   // missing listing still gives exact decisions for the resources that were listed); its keeps veto other
   // targets' deletes. A target with a failed listing deletes nothing (see the module comment).
   const planned = all.map((target) => {
-    const listed = combos(target).flatMap((key) => listings.get(key) ?? []);
-    // Repeated ids folded the way the planner folds them, so every item comes from the copy it decided on.
-    const backups = distinctBackups(listed).backups;
+    const backups = combos(target).flatMap((key) => listings.get(key) ?? []);
     return {
       target,
-      listed: listed.length,
+      listed: backups.length,
       backups,
       failure: listingFailure(combos(target), failures),
-      result: plan(listed, target, input.now, target.timezone),
+      result: plan(backups, target, input.now, target.timezone),
     };
   });
   const keptAnywhere = new Set<string>();
   for (const { result } of planned) {
     for (const decision of result.decisions) {
-      if (decision.action === 'keep')
-        keptAnywhere.add(decisionKey(decision.resource_key, decision.backup_id));
+      if (decision.action === 'keep') keptAnywhere.add(backupKey(decision.resource_key, decision.backup_id));
     }
   }
 
@@ -224,8 +225,13 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   const refusals: Refusal[] = [];
   for (const { target, listed, backups, failure, result } of planned) {
     if (!selected.has(target.name)) continue;
+    // The copy the planner decided on when a listing repeats an id: the first in its newest-first order.
     const byKey = new Map<string, Backup>();
-    for (const backup of backups) byKey.set(decisionKey(resourceKey(backup), backup.id), backup);
+    for (const backup of backups) {
+      const key = decisionKey(resourceKey(backup), backup.id);
+      const other = byKey.get(key);
+      if (other === undefined || compareNewestFirst(backup, other) < 0) byKey.set(key, backup);
+    }
     let deletes = 0;
     let vetoed = 0;
     let bytes = 0;
@@ -236,7 +242,7 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
       if (backup === undefined) continue;
       if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
       if (decision.action !== 'delete' || failure !== undefined) continue;
-      if (keptAnywhere.has(key)) {
+      if (keptAnywhere.has(backupKey(decision.resource_key, decision.backup_id))) {
         vetoed += 1;
         continue;
       }
