@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { closeHuaweiPools } from '../../lib/huawei/client.ts';
+import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
 import {
   createAkSkAuth,
   credentialsFromEnv,
@@ -132,6 +132,13 @@ describe('SecretsManagerCredentialSource', () => {
   });
 });
 
+/** One signed call through `client` (what a 401 from a cached token or a refused login breaks). */
+const listBackups = (client: Pick<HuaweiClient, 'request'>) =>
+  client.request(
+    { service: 'cbr', operation: 'cbr.listBackups', region: 'test-1', method: 'GET', pathSegments: ['v3'] },
+    z.unknown(),
+  );
+
 describe('TokenAuth', () => {
   let iam: Loopback;
   beforeAll(async () => {
@@ -201,18 +208,7 @@ describe('TokenAuth', () => {
     const { client } = loopbackClient(iam.baseUrl, { auth });
     await auth.token();
     iam.respond = json(401, { error_code: 'APIG.1002', error_msg: 'token expired' });
-    await expect(
-      client.request(
-        {
-          service: 'cbr',
-          operation: 'cbr.listBackups',
-          region: 'test-1',
-          method: 'GET',
-          pathSegments: ['v3'],
-        },
-        z.unknown(),
-      ),
-    ).rejects.toBeInstanceOf(HuaweiAuthError);
+    await expect(listBackups(client)).rejects.toBeInstanceOf(HuaweiAuthError);
     iam.respond = tokenResponder('2026-11-28T00:00:00Z', 'tok-fresh');
     expect(await auth.token()).toBe('tok-fresh');
     expect(iam.seen.map((r) => r.url)).toEqual(['/iam/v3/auth/tokens', '/cbr/v3', '/iam/v3/auth/tokens']);
@@ -244,19 +240,8 @@ describe('TokenAuth', () => {
     iam.respond = json(401, { error: { code: '401', message: 'The username or password is wrong.' } });
     const auth = tokenAuth(() => clock);
     const { client } = loopbackClient(iam.baseUrl, { auth });
-    const list = () =>
-      client.request(
-        {
-          service: 'cbr',
-          operation: 'cbr.listBackups',
-          region: 'test-1',
-          method: 'GET',
-          pathSegments: ['v3'],
-        },
-        z.unknown(),
-      );
     for (let request = 0; request < 8; request += 1) {
-      await expect(list()).rejects.toBeInstanceOf(HuaweiAuthError);
+      await expect(listBackups(client)).rejects.toBeInstanceOf(HuaweiAuthError);
     }
     expect(iam.seen.map((seen) => seen.url)).toEqual(['/iam/v3/auth/tokens']);
     // After the cool-down the next request logs in again, and a success clears the memory.

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_DURATION_YEARS, parseDuration } from '../../lib/retention/duration.ts';
 import { type Decision, type PlanTarget, plan, planResource } from '../../lib/retention/planner.ts';
-import { loadPolicy, PolicyError, parsePolicy, resolveTargets } from '../../lib/retention/policy.ts';
+import { loadPolicy, parsePolicy, resolveTargets } from '../../lib/retention/policy.ts';
 import type { Backup } from '../../lib/services/backup.ts';
-import { aliasBomb, backupsAt, makeBackup } from './factories.ts';
+import { aliasBomb, backupsAt, makeBackup, policyError } from './factories.ts';
 
 const NOW = new Date('2026-11-27T00:00:00Z');
 const DAY = 86_400_000;
@@ -14,16 +14,6 @@ function target(settings: Record<string, unknown>): PlanTarget {
     targets: [{ name: 't', service: 'cbr', projects: ['proj-1'], regions: ['ap-southeast-1'], ...settings }],
   });
   return resolveTargets(policy)[0] as PlanTarget;
-}
-
-function policyError(run: () => unknown): PolicyError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PolicyError) return error;
-    throw error;
-  }
-  throw new Error('expected a PolicyError');
 }
 
 const daily = (days: number, start = NOW.getTime() - DAY) =>

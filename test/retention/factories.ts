@@ -1,3 +1,4 @@
+import { PolicyError } from '../../lib/retention/policy.ts';
 import type { Backup } from '../../lib/services/backup.ts';
 
 /** A finished automatic CBR backup of resource `res-1`; override any field. */
@@ -36,4 +37,15 @@ export function aliasBomb(): string {
   }
   lines.push('version: 1', 'targets: *a9');
   return `${lines.join('\n')}\n`;
+}
+
+/** The PolicyError `run` throws (fails the test when it throws something else or nothing). */
+export function policyError(run: () => unknown): PolicyError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof PolicyError) return error;
+    throw error;
+  }
+  throw new Error('expected a PolicyError');
 }

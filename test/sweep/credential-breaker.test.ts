@@ -79,7 +79,8 @@ describe('the auth breaker in a sweep (simulator over loopback)', () => {
   it('sends one DELETE when upstream answers every DELETE 403 (the key may list but not delete)', async () => {
     const real = clientSigningWith(() => sim.credentials.sk);
     let deletesSent = 0;
-    // The simulator has no permission model: refuse DELETEs here, after counting them, as IAM would.
+    // The simulator has no permission model: refuse DELETEs here, after counting them, as API Gateway does
+    // (403 APIG.1005 "No permissions to request this method", per Huawei's APIG error reference).
     const listOnly: HuaweiRequester = {
       request: (<T extends z.ZodType>(operation: HuaweiOperation, schema: T, options?: never) => {
         if (operation.method !== 'DELETE') return real.request(operation, schema, options);
@@ -89,8 +90,8 @@ describe('the auth breaker in a sweep (simulator over loopback)', () => {
             service: operation.service,
             operation: operation.operation,
             status: 403,
-            errorCode: 'APIGW.0302',
-            errorMessage: 'The IAM user is not authorized to access the API',
+            errorCode: 'APIG.1005',
+            errorMessage: 'No permissions to request this method',
           }),
         ) as Promise<HuaweiResponse<z.output<T>>>;
       }) as HuaweiRequester['request'],
