@@ -93,3 +93,46 @@ export function markRepeats(
   }
   return folded;
 }
+
+/**
+ * Moves the copies of `sorted[start..end)` behind the distinct backups (both in their order), with their roles
+ * and pinned counts, so the planner decides `[start, returned end)` and every pass over a resource (keep rules,
+ * chains, the max_gap guard) sees each backup once. Returns the end of the distinct backups.
+ */
+export function moveCopiesToEnd(
+  sorted: Backup[],
+  start: number,
+  end: number,
+  roles: Uint8Array,
+  copies: Map<number, number>,
+): number {
+  const distinct: Backup[] = [];
+  const repeats: Backup[] = [];
+  const distinctRoles: number[] = [];
+  const moved = new Map<number, number>();
+  for (let index = start; index < end; index += 1) {
+    const backup = sorted[index] as Backup;
+    if (roles[index] === Role.Copy) {
+      repeats.push(backup);
+      continue;
+    }
+    const count = copies.get(index);
+    if (count !== undefined) {
+      moved.set(start + distinct.length, count);
+      copies.delete(index);
+    }
+    distinct.push(backup);
+    distinctRoles.push(roles[index] as number);
+  }
+  for (const [position, count] of moved) copies.set(position, count);
+  const distinctEnd = start + distinct.length;
+  for (let offset = 0; offset < distinct.length; offset += 1) {
+    sorted[start + offset] = distinct[offset] as Backup;
+    roles[start + offset] = distinctRoles[offset] as number;
+  }
+  for (let offset = 0; offset < repeats.length; offset += 1) {
+    sorted[distinctEnd + offset] = repeats[offset] as Backup;
+    roles[distinctEnd + offset] = Role.Copy;
+  }
+  return distinctEnd;
+}

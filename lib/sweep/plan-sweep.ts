@@ -15,6 +15,7 @@ import { compareNewestFirst, type Decision, plan } from '../retention/planner.ts
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
 import { type Backup, type BackupService, BackupServiceSchema, resourceKey } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
+import { pairProjectsWithRegions } from '../services/projects.ts';
 import { type ListingFailure, type Refusal, type TargetFailure, TargetFailureSchema } from './report.ts';
 
 /** Refuse a target whose plan deletes more than this share of its candidates, unless it sets its own. */
@@ -194,21 +195,42 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   const unknown = (input.targets ?? []).filter((name) => !names.has(name));
   if (unknown.length > 0) throw new UnknownTargetError(unknown);
   const selected = new Set(input.targets ?? all.map((target) => target.name));
-  const keys = [
-    ...new Set(all.filter((target) => selected.has(target.name)).flatMap((target) => combos(target))),
-  ];
+  // A project is listed in its own region only (a target naming several regions is paired through IAM).
+  const regionCache = new Map<string, Promise<string>>();
+  const targetKeys = new Map<string, string[]>();
+  // Pairing failures count as failed listings of the target (key `<service>/iam/<target>`): it deletes nothing.
+  const pairingFailures = new Map<string, ListingFailure>();
+  for (const target of all) {
+    if (!selected.has(target.name)) continue;
+    try {
+      const { listings } = await pairProjectsWithRegions(deps.client, target, regionCache, deps.signal);
+      targetKeys.set(
+        target.name,
+        listings.map((listing) => listingKey(target.service, listing.region, listing.projectId)),
+      );
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (deps.signal?.aborted || code === undefined) throw error;
+      const key = `${target.service}/iam/${target.name}`;
+      pairingFailures.set(key, { key, code, message: (error as Error).message.slice(0, 500) });
+      targetKeys.set(target.name, [key]);
+    }
+  }
+  const keysOf = (target: ResolvedTarget) => targetKeys.get(target.name) ?? combos(target);
+  const keys = [...new Set([...targetKeys.values()].flat())].filter((key) => !pairingFailures.has(key));
   const { listings, failures } = await listAll(keys, deps);
+  for (const [key, failure] of pairingFailures) failures.set(key, failure);
 
   // Every target is planned over what was listed (a resource's backups always come from one listing, so a
   // missing listing still gives exact decisions for the resources that were listed); its keeps veto other
   // targets' deletes. A target with a failed listing deletes nothing (see the module comment).
   const planned = all.map((target) => {
-    const backups = combos(target).flatMap((key) => listings.get(key) ?? []);
+    const backups = keysOf(target).flatMap((key) => listings.get(key) ?? []);
     return {
       target,
       listed: backups.length,
       backups,
-      failure: listingFailure(combos(target), failures),
+      failure: listingFailure(keysOf(target), failures),
       result: plan(backups, target, input.now, target.timezone),
     };
   });
