@@ -121,6 +121,21 @@ describe('repeated ids count once', () => {
     }
   });
 
+  it('folds copies before the max_gap guard and incremental chains, which then see each backup once', () => {
+    const backups = backupsAt(daily(8));
+    const older = { ...(backups[1] as Backup), created_at: (backups[7] as Backup).created_at - DAY };
+    const chain = backups.map((backup, index) => ({ ...backup, incremental: index % 2 === 1 }));
+    const rules = target({ keep: { last: 1 }, max_gap: '2d', allow_empty_keep: true });
+    for (const listing of [
+      [...backups, older],
+      [older, ...chain, { ...(chain[3] as Backup) }],
+    ]) {
+      const { decisions } = plan(listing, rules, NOW);
+      expect(decisions.map((d) => d.backup_id).sort()).toEqual(backups.map((b) => b.id).sort());
+      expect(decisions.every((d) => d.reasons.length > 0)).toBe(true);
+    }
+  });
+
   it('gives an identical repeat no decision of its own', () => {
     const backups = backupsAt(daily(3));
     const { decisions } = plan(
