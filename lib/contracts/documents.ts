@@ -63,6 +63,7 @@ function parameters(schema: z.ZodObject, where: 'path' | 'query'): JsonObject[] 
 
 const ERROR_CODES = {
   400: ['VALIDATION', 'INVALID_REQUEST', 'MALFORMED_JSON'],
+  401: ['UNAUTHENTICATED'],
   403: ['PROJECT_NOT_ALLOWED'],
   404: ['NOT_FOUND'],
   409: ['BUSY', 'CONFLICT', 'SWEEP_CONFLICT', 'CIRCUIT_BREAKER'],
@@ -82,6 +83,7 @@ const ERROR_CODES = {
 
 const ERROR_DESCRIPTIONS: Record<keyof typeof ERROR_CODES, string> = {
   400: 'Bad input, before anything is sent upstream (the details name the field)',
+  401: 'No caller identity reached the function (API Gateway IAM auth bypassed)',
   403: 'The project is not in HWC_PROJECT_ALLOWLIST (or the sweep policy names such a project)',
   404: 'Already gone upstream (with upstream_code), or no such deletion',
   409: 'Busy upstream, a conflicting record, another sweep of the same policy running, or the circuit breaker (max_delete_share) refused the sweep',
@@ -108,7 +110,7 @@ function errorResponses(statuses: readonly Status[]): JsonObject {
   );
 }
 
-const DELETE_ERRORS: Status[] = [400, 403, 404, 409, 422, 429, 500, 502, 503];
+const DELETE_ERRORS: Status[] = [400, 401, 403, 404, 409, 422, 429, 500, 502, 503];
 
 function deletionResponses(): JsonObject {
   return {
@@ -209,7 +211,7 @@ export function openApiDocument(version: string): JsonObject {
               headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Deletion' } } },
             },
-            ...errorResponses([400, 404, 500, 502, 503]),
+            ...errorResponses([400, 401, 404, 500, 502, 503]),
           },
         },
       },
@@ -223,7 +225,7 @@ export function openApiDocument(version: string): JsonObject {
               headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
               content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepView' } } },
             },
-            ...errorResponses([400, 404, 500, 503]),
+            ...errorResponses([400, 401, 404, 500, 503]),
           },
         },
       },
@@ -239,7 +241,7 @@ export function openApiDocument(version: string): JsonObject {
                 'application/json': { schema: { $ref: '#/components/schemas/ReportModel' } },
               },
             },
-            ...errorResponses([400, 404, 500, 503]),
+            ...errorResponses([400, 401, 404, 500, 503]),
           },
         },
       },
@@ -260,7 +262,7 @@ export function openApiDocument(version: string): JsonObject {
                 'Stopped at the invocation deadline (status aborted: POST the same sweep_id again to resume) or handed to the queue (status queued)',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepReport' } } },
             },
-            ...errorResponses([400, 403, 409, 415, 500, 502, 503]),
+            ...errorResponses([400, 401, 403, 409, 415, 500, 502, 503]),
           },
         },
       },

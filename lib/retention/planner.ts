@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { type Backup, resourceKey } from '../services/backup.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
-import { addReason, compareNewestFirst, isRepeat, KeepRuleWalk } from './keep-rules.ts';
+import { addReason, compareNewestFirst, KeepRuleWalk } from './keep-rules.ts';
 import { applyMaxGap } from './max-gap.ts';
 import type { ResolvedTarget, Target } from './policy.ts';
+import { markRepeats, moveCopiesToEnd, Role } from './repeats.ts';
 import { type CompiledRules, compileRules, type RetentionRules } from './rules.ts';
 
 export { applyKeepRules, compareNewestFirst } from './keep-rules.ts';
@@ -34,7 +35,10 @@ export const PlanSummarySchema = z.object({
   kept: z.number().int(),
   deleted: z.number().int(),
   finished: z.number().int(),
+  /** Bytes of the deletions whose size the service reports. */
   deleted_bytes: z.number(),
+  /** Deletions whose size is unknown (CBR never reports one): their bytes are not in deleted_bytes. */
+  deleted_unknown_size: z.number().int().default(0),
   /** deleted ÷ finished+failed candidates; compared with max_delete_share by the sweep. */
   delete_share: z.number(),
   max_delete_share_exceeded: z.boolean(),
@@ -54,7 +58,35 @@ export interface ResourcePlan {
 const IN_PROGRESS_REASON: readonly string[] = Object.freeze(['in progress']);
 const DELETING_REASON: readonly string[] = Object.freeze(['deleting']);
 const MIN_KEEP_REASON: readonly string[] = Object.freeze(['min_keep']);
-const REPEAT_REASON: readonly string[] = Object.freeze(['listed twice; decided once']);
+
+/** `listed 2 times with conflicting details; kept` (lib/retention/repeats.ts), interned per count. */
+function pinnedReason(copies: number): readonly string[] {
+  return addReason(undefined, `listed ${copies} times with conflicting details; kept`).reasons;
+}
+const CHAIN_BASE_REASON: readonly string[] = Object.freeze(['base of a kept incremental chain']);
+const CHAIN_LINK_REASON: readonly string[] = Object.freeze(['link of a kept incremental chain']);
+/** `image_type`s in scope when a target names none: replication copies are left alone. */
+export const DEFAULT_IMAGE_TYPES: readonly string[] = Object.freeze(['backup']);
+
+/** One shared, frozen reason list per upstream refusal ("not deletable upstream", "instance restoring", ...). */
+const upstreamReasons = new Map<string, readonly string[]>();
+function upstreamReason(reason: string): readonly string[] {
+  let reasons = upstreamReasons.get(reason);
+  if (reasons === undefined) {
+    reasons = Object.freeze([reason]);
+    upstreamReasons.set(reason, reasons);
+  }
+  return reasons;
+}
+
+/** `expires upstream 2026-12-20`: CBR's own retention, shown beside the decision's reasons. */
+function withExpiry(decision: Decision, expiresAt: number): Decision {
+  const day = new Date(expiresAt).toISOString().slice(0, 10);
+  return {
+    ...decision,
+    reasons: Object.freeze([...decision.reasons, `expires upstream ${day}`]) as string[],
+  };
+}
 
 function protection(backup: Backup, rules: CompiledRules): string | undefined {
   if (
@@ -75,7 +107,8 @@ function protection(backup: Backup, rules: CompiledRules): string | undefined {
 }
 
 /**
- * Plans one resource (every backup must share one resourceKey). Returns one decision per backup, newest first.
+ * Plans one resource (every backup must share one resourceKey). Returns one decision per distinct backup (a
+ * repeated id is decided once, see lib/retention/repeats.ts), newest first.
  */
 export function planResource(
   backups: readonly Backup[],
@@ -88,9 +121,19 @@ export function planResource(
   if (first === undefined) return [];
   const decisions: Decision[] = new Array(sorted.length);
   const compiled = compileRules(rules, timezone);
-  const context = { rules: compiled, walk: new KeepRuleWalk(compiled), nowMs: now.getTime(), candidates: [] };
-  decideRange(context, sorted, 0, sorted.length, resourceKey(first), decisions);
-  return decisions;
+  const context: PlanContext = {
+    rules: compiled,
+    walk: new KeepRuleWalk(compiled),
+    nowMs: now.getTime(),
+    candidates: [],
+    roles: new Uint8Array(sorted.length),
+    copies: new Map(),
+  };
+  const folded = markRepeats(sorted, 0, sorted.length, context.roles, context.copies);
+  const end =
+    folded === 0 ? sorted.length : moveCopiesToEnd(sorted, 0, sorted.length, context.roles, context.copies);
+  decideRange(context, sorted, 0, end, resourceKey(first), decisions);
+  return folded === 0 ? decisions : decisions.slice(0, end);
 }
 
 interface PlanContext {
@@ -99,6 +142,13 @@ interface PlanContext {
   readonly nowMs: number;
   /** Scratch list of indexes, reused for every resource. */
   readonly candidates: number[];
+  /**
+   * Per position of the sorted backups (lib/retention/repeats.ts): a copy folded into an earlier one (moved
+   * past the range decided, no decision), or a pinned backup whose copies disagree (kept, invisible to the rules).
+   */
+  readonly roles: Uint8Array;
+  /** Copies listed of each pinned position. */
+  readonly copies: Map<number, number>;
 }
 
 function decision(
@@ -126,8 +176,8 @@ function decideRange(
   key: string,
   out: Decision[],
 ): void {
-  const { rules, walk, nowMs, candidates } = context;
-  walk.reset(sorted, start, end, nowMs);
+  const { rules, walk, nowMs, candidates, roles } = context;
+  walk.reset(sorted, start, end, nowMs, roles);
   const maxAgeThreshold =
     rules.maxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.maxAge);
   const failedThreshold =
@@ -136,10 +186,14 @@ function decideRange(
   candidates.length = 0;
   let keptFinished = 0;
   let isNewestFinished = true;
+  let hasIncremental = false;
+  let hasExpiry = false;
   for (let index = start; index < end; index += 1) {
     const backup = sorted[index] as Backup;
-    if (isRepeat(sorted, start, index)) {
-      out[index] = decision(backup, key, 'keep', REPEAT_REASON);
+    if (backup.incremental === true) hasIncremental = true;
+    if (backup.expires_at !== undefined) hasExpiry = true;
+    if (roles[index] === Role.Pinned) {
+      out[index] = decision(backup, key, 'keep', pinnedReason(context.copies.get(index) ?? 2));
       continue;
     }
     if (backup.state !== 'finished') {
@@ -154,7 +208,8 @@ function decideRange(
     if (reasons !== undefined) {
       out[index] = decision(backup, key, 'keep', reasons.reasons);
       keptFinished += 1;
-    } else if (rules.maxAge !== undefined && backup.created_at > maxAgeThreshold) {
+    } else if (rules.maxAge !== undefined && !(backup.created_at <= maxAgeThreshold)) {
+      // Negated so that a threshold that is not a number (a date out of range) keeps, never deletes.
       out[index] = decision(backup, key, 'keep', rules.youngerReason);
       keptFinished += 1;
     } else {
@@ -164,18 +219,57 @@ function decideRange(
   // min_keep tops the resource up with the newest backups that nothing else kept.
   for (const index of candidates) {
     const backup = sorted[index] as Backup;
-    if (keptFinished < rules.minKeep) {
+    if (backup.not_deletable !== undefined) {
+      // Upstream would refuse the deletion: never a candidate, and it stays as a restore point.
+      out[index] = decision(backup, key, 'keep', upstreamReason(backup.not_deletable));
+      keptFinished += 1;
+    } else if (keptFinished < rules.minKeep) {
       out[index] = decision(backup, key, 'keep', MIN_KEEP_REASON);
       keptFinished += 1;
     } else {
       out[index] = decision(backup, key, 'delete', rules.deleteReason);
     }
   }
+  if (hasIncremental) keepIncrementalChains(sorted, start, end, key, out);
   // The RPO guard, last: it only turns deletions back into keeps.
   if (rules.maxGap !== undefined) {
     applyMaxGap(rules, sorted, start, end, out, (index, reasons) =>
       decision(sorted[index] as Backup, key, 'keep', reasons),
     );
+  }
+  if (hasExpiry) {
+    for (let index = start; index < end; index += 1) {
+      const expiresAt = (sorted[index] as Backup).expires_at;
+      if (expiresAt !== undefined) out[index] = withExpiry(out[index] as Decision, expiresAt);
+    }
+  }
+}
+
+/**
+ * DDS incremental backups restore on top of the full backup before them (and the incremental ones between):
+ * walking newest → oldest, once a kept incremental is seen, every finished backup back to and including the
+ * next full one is kept.
+ */
+function keepIncrementalChains(
+  sorted: readonly Backup[],
+  start: number,
+  end: number,
+  key: string,
+  out: Decision[],
+): void {
+  let needsBase = false;
+  for (let index = start; index < end; index += 1) {
+    const backup = sorted[index] as Backup;
+    const current = out[index] as Decision;
+    if (backup.state !== 'finished') continue;
+    if (backup.incremental === true) {
+      if (current.action === 'keep') needsBase = true;
+      else if (needsBase) out[index] = decision(backup, key, 'keep', CHAIN_LINK_REASON);
+      continue;
+    }
+    if (needsBase && current.action === 'delete')
+      out[index] = decision(backup, key, 'keep', CHAIN_BASE_REASON);
+    needsBase = false;
   }
 }
 
@@ -190,6 +284,9 @@ function decideUnfinished(
   const protectedBy = protection(backup, rules);
   if (protectedBy !== undefined)
     return decision(backup, key, 'keep', addReason(undefined, protectedBy).reasons);
+  if (backup.not_deletable !== undefined)
+    return decision(backup, key, 'keep', upstreamReason(backup.not_deletable));
+  // A threshold that is not a number compares false: the failed backup is kept.
   if (rules.failedMaxAge !== undefined && backup.created_at <= failedThreshold) {
     return decision(backup, key, 'delete', rules.failedDeleteReason);
   }
@@ -204,6 +301,11 @@ export function inScope(
   if (backup.service !== target.service) return false;
   if (!target.projects.includes(backup.project_id) || !target.regions.includes(backup.region)) return false;
   const filters = target.filters;
+  if (
+    backup.image_type !== undefined &&
+    !(filters?.image_types ?? DEFAULT_IMAGE_TYPES).includes(backup.image_type)
+  )
+    return false;
   if (filters === undefined) return true;
   if (filters.resource_ids !== undefined && !filters.resource_ids.includes(backup.resource_id)) return false;
   if (filters.instance_ids !== undefined && !filters.instance_ids.includes(backup.resource_id)) return false;
@@ -243,8 +345,9 @@ export type PlanTarget = RetentionRules &
   };
 
 /**
- * Plans a target over a listing: selects the backups in scope, groups them by resource, plans each group.
- * Decisions come grouped by resource (resource keys in sorted order), newest first within a resource.
+ * Plans a target over a listing: selects the backups in scope, groups them by resource, folds repeated ids into
+ * one backup each (lib/retention/repeats.ts), plans each group. One decision per distinct backup, grouped by
+ * resource (resource keys in sorted order), newest first within a resource.
  */
 export function plan(
   backups: Iterable<Backup>,
@@ -253,26 +356,49 @@ export function plan(
   timezone: string = target.timezone ?? 'UTC',
 ): ResourcePlan {
   const rules = compileRules(target, timezone);
-  const context: PlanContext = { rules, walk: new KeepRuleWalk(rules), nowMs: now.getTime(), candidates: [] };
-  const { ordered, groups, ignored } = groupByResource(backups, target);
-  const decisions: Decision[] = new Array(ordered.length);
+  const grouped = groupByResource(backups, target);
+  const { groups, ignored } = grouped;
+  let ordered = grouped.ordered;
+  const context: PlanContext = {
+    rules,
+    walk: new KeepRuleWalk(rules),
+    nowMs: now.getTime(),
+    candidates: [],
+    roles: new Uint8Array(ordered.length),
+    copies: new Map(),
+  };
+  let decisions: Decision[] = new Array(ordered.length);
+  let folded = 0;
   for (const group of groups) {
-    const end = group.start + group.count;
+    let end = group.start + group.count;
     sortRangeNewestFirst(ordered, group.start, end);
+    const copies = markRepeats(ordered, group.start, end, context.roles, context.copies);
+    if (copies > 0) {
+      end = moveCopiesToEnd(ordered, group.start, end, context.roles, context.copies);
+      folded += copies;
+    }
     decideRange(context, ordered, group.start, end, group.key, decisions);
+  }
+  if (folded > 0) {
+    // One decision per distinct backup: drop the folded copies (a rare listing; the usual one skips this).
+    const keep = (_: unknown, index: number) => context.roles[index] !== Role.Copy;
+    ordered = ordered.filter(keep);
+    decisions = decisions.filter(keep);
   }
   let kept = 0;
   let deleted = 0;
   let finished = 0;
   let candidates = 0;
   let deletedBytes = 0;
+  let unknownSize = 0;
   for (let index = 0; index < ordered.length; index += 1) {
     const backup = ordered[index] as Backup;
     if (backup.state === 'finished') finished += 1;
     if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
     if ((decisions[index] as Decision).action === 'delete') {
       deleted += 1;
-      deletedBytes += backup.size_bytes ?? 0;
+      if (backup.size_bytes === undefined) unknownSize += 1;
+      else deletedBytes += backup.size_bytes;
     } else kept += 1;
   }
   const deleteShare = candidates === 0 ? 0 : deleted / candidates;
@@ -290,6 +416,7 @@ export function plan(
       deleted,
       finished,
       deleted_bytes: deletedBytes,
+      deleted_unknown_size: unknownSize,
       delete_share: deleteShare,
       max_delete_share_exceeded:
         target.max_delete_share !== undefined && deleteShare > target.max_delete_share,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BackupServiceSchema } from '../services/backup.ts';
 import { isValidTimeZone } from './calendar.ts';
 import { type CalendarDuration, formatDuration, parseDuration } from './duration.ts';
+import { tagRuleProblem } from './tag-rules.ts';
 
 /**
  * The retention policy file (YAML or JSON). Every object is strict: an unknown key is an error, so a typo such
@@ -64,6 +65,14 @@ export const TargetFiltersSchema = z.strictObject({
   /** Globs on `key=value` tags; a backup is in scope when every pattern matches one of its tags. */
   tags: NonEmptyStrings.optional(),
   manual: z.enum(['manual', 'automatic', 'any']).optional(),
+  /**
+   * CBR and CSBS `image_type`s in scope: `backup`, and `replication` (copies made by cross-region
+   * replication) only when listed. Default: `[backup]`.
+   */
+  image_types: z
+    .array(z.enum(['backup', 'replication']))
+    .min(1)
+    .optional(),
 });
 export type TargetFilters = z.infer<typeof TargetFiltersSchema>;
 
@@ -132,6 +141,9 @@ export const PolicySchema = z
         });
       } else seen.set(target.name, index);
       const resolved = resolveTarget(policy, target);
+      for (const issue of tagRuleIssues(resolved)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
+      }
       if (!keepsAnything(resolved) && resolved.allow_empty_keep !== true) {
         ctx.addIssue({
           code: 'custom',
@@ -143,6 +155,27 @@ export const PolicySchema = z
     });
   });
 export type Policy = z.infer<typeof PolicySchema>;
+
+/** Tag rules of a (resolved) target that no tag of its service could match. */
+function tagRuleIssues(target: ResolvedTarget): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const check = (patterns: readonly string[] | undefined, path: (string | number)[], glob: boolean) => {
+    patterns?.forEach((pattern, index) => {
+      const problem = tagRuleProblem(pattern, target.service, glob);
+      if (problem !== undefined)
+        issues.push({
+          path: [...path, index],
+          message: `tag rule "${pattern}" can match nothing: ${problem}`,
+        });
+    });
+  };
+  check(target.protect?.tags, ['protect', 'tags'], true);
+  check(target.filters?.tags, ['filters', 'tags'], true);
+  target.keep?.tags?.forEach((set, index) => {
+    check(set, ['keep', 'tags', index], false);
+  });
+  return issues;
+}
 
 /** True when some keep rule or max_age can keep a finished backup (RETENTION.md 7). */
 export function keepsAnything(target: Pick<Target, 'keep' | 'max_age'>): boolean {
@@ -177,6 +210,18 @@ export function resolveTargets(policy: Policy): ResolvedTarget[] {
   return policy.targets.map((target) => resolveTarget(policy, target));
 }
 
+/**
+ * Bounds on what a policy may be, checked before the schema runs so that an oversized or hostile document costs
+ * little and its error stays small: the document's size in bytes (UTF-8; a JSON value is measured as its JSON
+ * text), its number of targets, and how many issues an error keeps and lists.
+ */
+export const POLICY_LIMITS = Object.freeze({
+  maxBytes: 1024 * 1024,
+  maxTargets: 1000,
+  /** Issues a PolicyError keeps (and an HTTP error body carries); the rest are only counted. */
+  maxIssues: 50,
+});
+
 export interface PolicyIssue {
   /** `targets[0].keep.daily` */
   readonly path: string;
@@ -185,18 +230,56 @@ export interface PolicyIssue {
   readonly column?: number;
 }
 
-/** An invalid policy file; the message lists every problem with its field path and, where known, its line. */
+/**
+ * An invalid policy file; the message lists each problem with its field path and, where known, its line — at
+ * most POLICY_LIMITS.maxIssues of them, then how many more there are (`omittedIssues`).
+ */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
   readonly code = 'POLICY_INVALID';
   readonly issues: readonly PolicyIssue[];
+  /** Problems found beyond the ones in `issues`. */
+  readonly omittedIssues: number;
 
   constructor(fileName: string, issues: readonly PolicyIssue[], options?: { cause?: unknown }) {
-    super(
-      `invalid policy ${fileName}:\n${issues.map((issue) => `  ${formatIssue(fileName, issue)}`).join('\n')}`,
-      options,
-    );
-    this.issues = issues;
+    const kept = issues.slice(0, POLICY_LIMITS.maxIssues);
+    const omitted = issues.length - kept.length;
+    const lines = kept.map((issue) => `  ${formatIssue(fileName, issue)}`);
+    if (omitted > 0) lines.push(`  ... and ${omitted} more`);
+    super(`invalid policy ${fileName}:\n${lines.join('\n')}`, options);
+    this.issues = kept;
+    this.omittedIssues = omitted;
+  }
+}
+
+/** The size and target-count limits; a PolicyError naming the limit when the document is over one. */
+function checkLimits(fileName: string, value: unknown, bytes: number | undefined): void {
+  if (bytes !== undefined && bytes > POLICY_LIMITS.maxBytes) {
+    throw new PolicyError(fileName, [
+      {
+        path: '',
+        message: `the policy is ${bytes} bytes; at most ${POLICY_LIMITS.maxBytes} bytes are accepted`,
+      },
+    ]);
+  }
+  const targets = (value as { targets?: unknown } | null | undefined)?.targets;
+  if (Array.isArray(targets) && targets.length > POLICY_LIMITS.maxTargets) {
+    throw new PolicyError(fileName, [
+      {
+        path: 'targets',
+        message: `${targets.length} targets; at most ${POLICY_LIMITS.maxTargets} are accepted`,
+      },
+    ]);
+  }
+}
+
+/** The JSON size of an already-parsed value (undefined when it has no JSON form, e.g. a cycle). */
+function jsonBytes(value: unknown): number | undefined {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : Buffer.byteLength(text, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -216,6 +299,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Validates an already-parsed value (e.g. a request body); throws PolicyError naming each field path. */
 export function parsePolicy(value: unknown, fileName = 'policy'): Policy {
+  checkLimits(fileName, value, jsonBytes(value));
   const result = PolicySchema.safeParse(value);
   if (result.success) return result.data;
   throw new PolicyError(
@@ -235,8 +319,22 @@ function issueLocation(issue: z.core.$ZodIssue): PropertyKey[] {
 /**
  * Parses a policy file's text (YAML, or JSON — which the YAML parser reads too, so both get line numbers) and
  * validates it. Errors name the field path and the line/column of the offending node (or its nearest parent).
+ * Every problem — size, YAML syntax, an alias bomb, the schema — is a PolicyError.
  */
 export function loadPolicy(text: string, fileName: string): Policy {
+  checkLimits(fileName, undefined, Buffer.byteLength(text, 'utf8'));
+  try {
+    return readPolicyText(text, fileName);
+  } catch (error) {
+    if (error instanceof PolicyError) throw error;
+    // Anything else the parsers throw (a nesting too deep for the stack) is still a problem of the document.
+    throw new PolicyError(fileName, [{ path: '', message: `cannot be read: ${(error as Error).message}` }], {
+      cause: error,
+    });
+  }
+}
+
+function readPolicyText(text: string, fileName: string): Policy {
   if (fileName.toLowerCase().endsWith('.json')) {
     try {
       JSON.parse(text);
@@ -266,13 +364,18 @@ export function loadPolicy(text: string, fileName: string): Policy {
       }),
     );
   }
-  const result = PolicySchema.safeParse(document.toJS());
+  // The yaml package refuses to expand more than 100 aliases (an alias bomb) with a ReferenceError, which
+  // loadPolicy turns into a PolicyError.
+  const value: unknown = document.toJS({ maxAliasCount: 100 });
+  checkLimits(fileName, value, undefined);
+  const result = PolicySchema.safeParse(value);
   if (result.success) return result.data;
   throw new PolicyError(
     fileName,
-    result.error.issues.map((issue) => {
+    result.error.issues.map((issue, index) => {
       const path = issueLocation(issue);
-      const position = nodePosition(document, lineCounter, path);
+      // Only the issues the error keeps are located in the document (a walk of the YAML tree each).
+      const position = index < POLICY_LIMITS.maxIssues ? nodePosition(document, lineCounter, path) : {};
       return { path: formatPath(path), message: issue.message, ...position };
     }),
     { cause: result.error },

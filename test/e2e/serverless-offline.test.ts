@@ -3,8 +3,9 @@
  * worker threads), against a simulator started here, driven with plain HTTP requests — one deletion per service.
  *
  * `--noAuth`: serverless-offline 14 treats the `aws_iam` HTTP API authorizer as a JWT authorizer and refuses to
- * start without it, so IAM authorisation is NOT checked here (callers are recorded as anonymous). The handlers
- * only see `provider.environment`, which is why serverless.yml passes the Huawei credentials and
+ * start without it, so IAM authorisation is NOT checked here; each request names its caller with the
+ * `sls-offline-authorizer-override` header instead (the functions refuse a request without a caller identity).
+ * The handlers only see `provider.environment`, which is why serverless.yml passes the Huawei credentials and
  * HWC_ENDPOINT_OVERRIDES through from the environment given below.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -147,9 +148,16 @@ afterAll(async () => {
   if (ledgerDir) rmSync(ledgerDir, { recursive: true, force: true });
 }, 30_000);
 
+/** The IAM identity API Gateway's `aws_iam` authorizer would give a signed caller. */
+const OFFLINE_CALLER = {
+  iam: { userArn: 'arn:aws:iam::123456789012:user/offline-test', accountId: '123456789012' },
+};
+
 async function del(path: string): Promise<{ status: number; headers: Headers; body: string }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'DELETE',
+    // serverless-offline's way to put an authorizer identity into the event (the functions refuse one without).
+    headers: { 'sls-offline-authorizer-override': JSON.stringify(OFFLINE_CALLER) },
     signal: AbortSignal.timeout(30_000),
   });
   return { status: response.status, headers: response.headers, body: await response.text() };

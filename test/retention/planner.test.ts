@@ -214,6 +214,7 @@ describe('plan', () => {
       deleted: 1,
       finished: 3,
       deleted_bytes: 7,
+      deleted_unknown_size: 0,
       delete_share: 1 / 3,
       max_delete_share_exceeded: false,
     });
@@ -269,7 +270,6 @@ describe('a listing that repeats a backup', () => {
     const decisions = planResource([newest, older, repeat], rules({ max_age: '30d', min_keep: 2 }), NOW);
     expect(decisions.map((d) => `${d.backup_id}:${d.action}:${d.reasons.join('|')}`)).toEqual([
       'b000:keep:newest finished',
-      'b000:keep:listed twice; decided once',
       'b001:keep:min_keep',
     ]);
   });

@@ -61,6 +61,34 @@ function createToken(context: RouteContext) {
 }
 
 /**
+ * KeystoneShowProject (`GET /v3/projects/{project_id}`): the project's name is its region's id, or
+ * `{region}_{sub-project}` — the convention the official SDKs rely on to find a region's project id.
+ */
+function showProject(context: RouteContext) {
+  const project = context.state.projects.get(context.params.project_id as string);
+  if (!project) {
+    return {
+      status: 404,
+      body: { error: { code: 404, message: 'Could not find project.', title: 'Not Found' } },
+    };
+  }
+  return {
+    status: 200,
+    body: {
+      project: {
+        id: project.id,
+        name: project.name,
+        domain_id: context.user?.domain ?? 'sim-domain',
+        description: '',
+        enabled: true,
+        is_domain: false,
+        parent_id: context.user?.domain ?? 'sim-domain',
+      },
+    },
+  };
+}
+
+/**
  * IAM `GET /v3/auth/projects` (KeystoneListAuthProjects; fields as in huaweicloud-sdk-go-v3
  * services/iam/v3/model/model_auth_project_result.go): every project of the fleet, signed or token
  * callers only. The fleet's project names follow Huawei's `{region}_{name}` sub-project naming.
@@ -87,6 +115,8 @@ function listAuthProjects(context: RouteContext) {
 }
 
 export const iamRoutes: Route[] = [
+  { method: 'GET', pattern: '/v3/auth/projects', operation: 'listAuthProjects', handle: listAuthProjects },
+  { method: 'GET', pattern: '/v3/projects/:project_id', operation: 'showProject', handle: showProject },
   {
     method: 'POST',
     pattern: '/v3/auth/tokens',
@@ -94,5 +124,4 @@ export const iamRoutes: Route[] = [
     authenticated: false,
     handle: createToken,
   },
-  { method: 'GET', pattern: '/v3/auth/projects', operation: 'listAuthProjects', handle: listAuthProjects },
 ];
