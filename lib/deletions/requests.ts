@@ -8,8 +8,15 @@ import { ResourceNotFoundError, ValidationError } from '../http/errors.ts';
 import { assertProjectAllowed } from '../http/project-allowlist.ts';
 import { issuesFromZod } from '../http/validation.ts';
 import { HuaweiNotFoundError } from '../huawei/errors.ts';
-import type { CallerIdentity, DeletionRecord, DeletionTarget, LedgerService } from '../ledger/schema.ts';
+import {
+  type CallerIdentity,
+  type DeletionRecord,
+  type DeletionTarget,
+  type LedgerService,
+  deletionId as ledgerDeletionId,
+} from '../ledger/schema.ts';
 import { CSBS_PROVIDER_ID } from '../services/csbs.ts';
+import type { DeletionLaneGate } from '../sweep/lane-gate.ts';
 import { type DeletionDeps, type ExecutedDeletion, pollAndRecord, runDeletion } from './execute.ts';
 import { type DeletionInput, DeletionInputSchema } from './schemas.ts';
 import { type DeletionView, toDeletionView } from './view.ts';
@@ -19,6 +26,8 @@ export interface RequestDeletionDeps extends DeletionDeps {
   readonly region: string;
   /** Projects this deployment may touch (HWC_PROJECT_ALLOWLIST). */
   readonly allowlist: ReadonlySet<string>;
+  /** The cross-invocation lane cap (lib/sweep/lane-gate.ts); without it the DELETE is sent ungated. */
+  readonly laneGate?: DeletionLaneGate | undefined;
 }
 
 /**
@@ -75,10 +84,22 @@ export async function requestDeletion(
   if (!parsed.success) throw new ValidationError('path', issuesFromZod(parsed.error, 'path'));
   assertProjectAllowed(deps.allowlist, parsed.data.projectId);
   const { service, target } = deletionTarget(parsed.data);
-  const outcome = await runDeletion(
-    { service, region: deps.region, projectId: parsed.data.projectId, target, requestedBy },
-    deps,
-  );
+  const send = () =>
+    runDeletion(
+      { service, region: deps.region, projectId: parsed.data.projectId, target, requestedBy },
+      deps,
+    );
+  const outcome =
+    deps.laneGate === undefined
+      ? await send()
+      : await deps.laneGate.around(
+          {
+            service,
+            projectId: parsed.data.projectId,
+            deletionId: ledgerDeletionId(service, deps.region, parsed.data.projectId, target),
+          },
+          send,
+        );
   return answer(outcome);
 }
 
@@ -138,6 +159,8 @@ export async function refreshDeletion(
   }
   try {
     const polled = await pollAndRecord(deletionId, deps);
+    // A finished deletion frees its lane slot; a running one keeps it leased (lib/sweep/lane-gate.ts).
+    await deps.laneGate?.observed(polled.record).catch(() => undefined);
     return { deletion: toDeletionView(polled.record), upstreamRequestId: polled.upstreamRequestId };
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
