@@ -121,9 +121,7 @@ export async function runPlannedDeletionsInline(
       if (signal.aborted) throw new RunStopped();
       const slot = await shared.acquire(lane, holder, limitOf(lane), INLINE_SLOT_LEASE_MS);
       if (slot.ok) return { refreshed: slot.refreshed };
-      const delay =
-        slot.retryAfterMs ??
-        nextDelay(Math.min(waits, 30), slotWait);
+      const delay = slot.retryAfterMs ?? nextDelay(Math.min(waits, 30), slotWait);
       try {
         await sleep(delay, clock, signal);
       } catch {
