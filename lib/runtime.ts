@@ -20,6 +20,11 @@ import { documentClient } from './ledger/dynamodb.ts';
 import { createLedger } from './ledger/index.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import { type DeletionLaneGate, laneGate } from './sweep/lane-gate.ts';
+import {
+  DynamoSweepCompletion,
+  MemorySweepCompletion,
+  type SweepCompletion,
+} from './sweep/queued/completion.ts';
 import { DynamoLaneSemaphore, type LaneSemaphore, MemoryLaneSemaphore } from './sweep/queued/semaphore.ts';
 import { DynamoSweepLock, MemorySweepLock, type SweepLock } from './sweep/sweep-lock.ts';
 
@@ -40,21 +45,33 @@ export interface Runtime {
   readonly sweepLock?: SweepLock | undefined;
 }
 
-let memoryCoordination: { semaphore: MemoryLaneSemaphore; lock: MemorySweepLock } | undefined;
+export interface Coordination {
+  readonly semaphore: LaneSemaphore;
+  readonly lock: SweepLock;
+  readonly completion: SweepCompletion;
+}
+
+let memoryCoordination: Coordination | undefined;
 
 /**
  * The semaphore and the sweep lock for the configured ledger: rows in the ledger's DynamoDB table, or one
- * in-memory twin per process for the local ledger (which is one process's anyway).
+ * in-memory twin per process for the local ledger (which is one process's anyway). The queued sweep's
+ * completion counter lives beside them.
  */
-export function coordinationFor(cfg: Config): { semaphore: LaneSemaphore; lock: SweepLock } {
+export function coordinationFor(cfg: Config): Coordination {
   if (cfg.ledger.kind === 'dynamodb' && cfg.ledger.table !== undefined) {
     const client = documentClient(cfg.ledger.dynamodbEndpoint, cfg.awsRegion);
     return {
       semaphore: new DynamoLaneSemaphore({ client, tableName: cfg.ledger.table }),
       lock: new DynamoSweepLock({ client, tableName: cfg.ledger.table }),
+      completion: new DynamoSweepCompletion({ client, tableName: cfg.ledger.table }),
     };
   }
-  memoryCoordination ??= { semaphore: new MemoryLaneSemaphore(), lock: new MemorySweepLock() };
+  memoryCoordination ??= {
+    semaphore: new MemoryLaneSemaphore(),
+    lock: new MemorySweepLock(),
+    completion: new MemorySweepCompletion(),
+  };
   return memoryCoordination;
 }
 

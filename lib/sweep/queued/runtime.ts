@@ -58,11 +58,15 @@ export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
     },
     planOf: ledgerPlanLookup(rt.ledger),
     semaphore: rt.laneSemaphore ?? laneSemaphoreFor(rt.config),
+    completion: coordinationFor(rt.config).completion,
+    sweepLock: rt.sweepLock,
     sender: queueSenderFor(rt.config),
   };
 }
 
 /** The sweep's fan-out from configuration: queued when SWEEP_QUEUE_URL is set, inline (undefined) otherwise. */
 export function sweepFanOutFor(cfg: Config): QueuedFanOut | undefined {
-  return cfg.sweepQueueUrl === undefined ? undefined : queuedFanOut(queueSenderFor(cfg));
+  return cfg.sweepQueueUrl === undefined
+    ? undefined
+    : queuedFanOut(queueSenderFor(cfg), coordinationFor(cfg).completion);
 }
