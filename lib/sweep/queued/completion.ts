@@ -86,11 +86,22 @@ export class MemorySweepCompletion implements SweepCompletion {
 const ROW_TTL_S = 14 * 24 * 60 * 60;
 
 function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException')
-  );
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/**
+ * How a cancelled counting transaction ended: `counted` when the item row already existed (or the sweep has
+ * no run row), `conflict` when it collided with another transaction on the run row (try again).
+ */
+function cancellation(error: unknown): 'counted' | 'conflict' | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.some((reason) => reason.Code === 'ConditionalCheckFailed') ? 'counted' : 'conflict';
+}
+
+/** Counting transactions that collide on the run row are tried again this often, after a short jitter. */
+const COUNT_ATTEMPTS = 8;
+const COUNT_RETRY_MS = 50;
 
 export class DynamoSweepCompletion implements SweepCompletion {
   readonly #client: DynamoDBDocumentClient;
@@ -138,38 +149,54 @@ export class DynamoSweepCompletion implements SweepCompletion {
 
   async finished(sweepId: string, outcome: ItemOutcome): Promise<FinishResult> {
     const pk = `SWEEPRUN#${sweepId}`;
-    try {
-      await this.#client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.#table,
-                Item: {
-                  pk,
-                  sk: `ITEM#${outcome.deletion_id}`,
-                  outcome,
-                  [TTL_ATTRIBUTE]: this.#ttl(),
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: this.#table,
-                Key: { pk, sk: 'RUN' },
-                UpdateExpression: 'ADD remaining :minus',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeValues: { ':minus': -1 },
-              },
-            },
-          ],
-        }),
-      );
-    } catch (error) {
-      // Counted before (a redelivered or duplicate message), or a sweep without a run row.
-      if (!isConditionFailure(error)) throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#count(pk, outcome);
+        break;
+      } catch (error) {
+        // Counted before (a redelivered or duplicate message), or a sweep without a run row.
+        const cancelled = cancellation(error);
+        if (cancelled === 'counted') break;
+        const retryable =
+          cancelled === 'conflict' || (error as { $retryable?: unknown }).$retryable !== undefined;
+        if (!retryable || attempt >= COUNT_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * COUNT_RETRY_MS * attempt));
+      }
     }
+    return this.#elect(pk);
+  }
+
+  async #count(pk: string, outcome: ItemOutcome): Promise<void> {
+    await this.#client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.#table,
+              Item: {
+                pk,
+                sk: `ITEM#${outcome.deletion_id}`,
+                outcome,
+                [TTL_ATTRIBUTE]: this.#ttl(),
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: this.#table,
+              Key: { pk, sk: 'RUN' },
+              UpdateExpression: 'ADD remaining :minus',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':minus': -1 },
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  async #elect(pk: string): Promise<FinishResult> {
     const run = await this.#client.send(
       new GetCommand({ TableName: this.#table, Key: { pk, sk: 'RUN' }, ConsistentRead: true }),
     );

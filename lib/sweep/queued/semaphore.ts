@@ -310,6 +310,8 @@ interface WaiterRow {
   readonly sk: string;
   readonly holder: string;
   readonly payload: string;
+  /** Reserved for a hand-over in flight until then (epoch ms). */
+  readonly handed_until?: number;
 }
 
 /**
@@ -356,6 +358,47 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
       }),
     );
     return (out.Items ?? []) as WaiterRow[];
+  }
+
+  /**
+   * Reserves a waiter for one hand-over (until `until`): two releases racing for the same waiter cannot both
+   * hand it a slot — the loser moves on to the next waiter.
+   */
+  async #reserve(lane: string, waiter: WaiterRow, until: number): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: `${LANE_PREFIX}${lane}`, sk: waiter.sk },
+          UpdateExpression: 'SET handed_until = :until',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(handed_until) OR handed_until <= :now)',
+          ExpressionAttributeValues: { ':until': until, ':now': this.#now() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Waiters to serve, oldest first: one entry per holder, none that already holds a live slot. */
+  async #candidates(
+    lane: string,
+    count: number,
+    served: ReadonlySet<string | undefined>,
+  ): Promise<WaiterRow[]> {
+    const seen = new Set<string>();
+    const out: WaiterRow[] = [];
+    const now = this.#now();
+    for (const waiter of await this.#waiters(lane, count)) {
+      if (served.has(waiter.holder) || seen.has(waiter.holder)) continue;
+      seen.add(waiter.holder);
+      if ((waiter.handed_until ?? 0) > now) continue;
+      out.push(waiter);
+    }
+    return out;
   }
 
   async wait(
@@ -407,14 +450,20 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     const live = slots.filter((row) => (row.lease_until ?? 0) > now);
     const served = new Set(live.map((row) => row.holder));
     const inLimit = Number(mine.sk.slice(SLOT_PREFIX.length)) < limit && live.length <= limit;
-    const next = inLimit
-      ? (await this.#waiters(lane, limit + 1)).find((waiter) => !served.has(waiter.holder))
-      : undefined;
+    const until = now + handOverLeaseMs;
+    let next: WaiterRow | undefined;
+    if (inLimit) {
+      for (const candidate of await this.#candidates(lane, 2 * limit + 2, served)) {
+        if (await this.#reserve(lane, candidate, until)) {
+          next = candidate;
+          break;
+        }
+      }
+    }
     if (next === undefined) {
       await this.release(lane, holder);
       return undefined;
     }
-    const until = now + handOverLeaseMs;
     try {
       await this.#client.send(
         new UpdateCommand({
@@ -452,16 +501,15 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     const busy = new Set(live.map((row) => row.sk));
     const free: string[] = [];
     for (let n = 0; n < limit; n++) if (!busy.has(`${SLOT_PREFIX}${n}`)) free.push(`${SLOT_PREFIX}${n}`);
-    const waiters = (await this.#waiters(lane, limit + free.length + 1)).filter(
-      (waiter) => !served.has(waiter.holder),
-    );
+    const waiters = await this.#candidates(lane, 2 * limit + free.length + 2, served);
     if (pause?.until !== undefined && pause.until > now)
       return { payloads: [], stillWaiting: waiters.length > 0 };
     const payloads: string[] = [];
     const until = now + handOverLeaseMs;
     let next = 0;
     for (const sk of free) {
-      const waiter = waiters[next];
+      let waiter = waiters[next];
+      while (waiter !== undefined && !(await this.#reserve(lane, waiter, until))) waiter = waiters[++next];
       if (waiter === undefined) break;
       try {
         await this.#client.send(
@@ -521,7 +569,23 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     const mine = rows.filter(
       (row) => row.sk.startsWith(SLOT_PREFIX) && row.holder === holder && (row.lease_until ?? 0) > now,
     );
-    for (const row of mine) {
+    // Two hand-overs that reached one holder at once: it keeps one slot, the others are freed.
+    for (const extra of mine.slice(1)) {
+      if (extra.handed !== true) continue;
+      await this.#client
+        .send(
+          new DeleteCommand({
+            TableName: this.#table,
+            Key: { pk: `${LANE_PREFIX}${lane}`, sk: extra.sk },
+            ConditionExpression: 'holder = :holder AND handed = :yes',
+            ExpressionAttributeValues: { ':holder': holder, ':yes': true },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
+    }
+    for (const row of mine.slice(0, 1)) {
       try {
         await this.#client.send(
           new UpdateCommand({
