@@ -36,7 +36,6 @@ let semaphore: DynamoLaneSemaphore;
 let queue: LocalQueue & { dlq: LocalQueue };
 let sender: MessageSender;
 let before: Backup[];
-let debugTable = '';
 /** Step results seen by every worker of the current test, by kind. */
 const steps = new Map<string, number>();
 
@@ -60,7 +59,6 @@ beforeEach(async () => {
   });
   client = sweepClient(sim);
   const tableName = await dynamo().createLedgerTable();
-  debugTable = tableName;
   ledger = createDynamoLedger({ tableName, client: dynamo().documentClient });
   semaphore = new DynamoLaneSemaphore({ client: dynamo().documentClient, tableName });
   queue = await sqs().createQueue({ visibilityTimeoutSeconds: 1 });
@@ -70,12 +68,6 @@ beforeEach(async () => {
   steps.clear();
 });
 afterEach(async () => {
-  if (process.env.DEBUG_QUEUED) {
-    console.log(JSON.stringify([...steps]));
-    const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
-    const out = await dynamo().documentClient.send(new ScanCommand({ TableName: (semaphore as unknown as { [k: string]: string })['tableNameForDebug'] ?? debugTable }));
-    for (const item of out.Items ?? []) if (String(item.pk).startsWith('LANE#')) console.log('ROW', item.pk, item.sk, item.holder, item.lease_until ? item.lease_until - Date.now() : '', item.handed ?? '', item.until ? item.until - Date.now() : '');
-  }
   await sim.close();
 });
 afterAll(async () => {
