@@ -76,7 +76,7 @@ export interface LaneSemaphore {
   unwait(lane: string, holder: string, since: number): Promise<void>;
   /**
    * Frees `holder`'s slot, or — when someone waits — hands it to the oldest waiter without a slot, leased
-   * `handOverLeaseMs`, and returns that waiter's payload to send. A lane that is over its limit (the limit was
+   * `handOverLeaseMs`, and returns that waiter's payload to send (one per slot the holder had). A lane that is over its limit (the limit was
    * lowered) frees the slot instead. `onlyHanded`: only a slot handed to `holder` and not yet taken by its
    * message (passing on a hand-over whose message turned out to be a stale duplicate).
    */
@@ -86,7 +86,7 @@ export interface LaneSemaphore {
     limit: number,
     handOverLeaseMs: number,
     options?: { readonly onlyHanded?: boolean },
-  ): Promise<string | undefined>;
+  ): Promise<string[]>;
   /**
    * The safety net: hands every free slot to the oldest waiters without one; returns their payloads and whether
    * anyone is still waiting after that.
@@ -212,20 +212,20 @@ export class MemoryLaneSemaphore implements LaneSemaphore {
     limit: number,
     handOverLeaseMs: number,
     options: { readonly onlyHanded?: boolean } = {},
-  ): Promise<string | undefined> {
+  ): Promise<string[]> {
     const slots = this.#slots.get(lane);
-    if (slots === undefined || !slots.has(holder)) return undefined;
-    if (options.onlyHanded === true && !this.#handed.has(`${lane}\n${holder}`)) return undefined;
+    if (slots === undefined || !slots.has(holder)) return [];
+    if (options.onlyHanded === true && !this.#handed.has(`${lane}\n${holder}`)) return [];
     slots.delete(holder);
     this.#handed.delete(`${lane}\n${holder}`);
     const now = this.#now();
     for (const [other, until] of slots) if (until <= now) slots.delete(other);
-    if (slots.size >= limit) return undefined;
+    if (slots.size >= limit) return [];
     const next = this.#oldest(lane).find((waiter) => !slots.has(waiter.holder));
-    if (next === undefined) return undefined;
+    if (next === undefined) return [];
     slots.set(next.holder, now + handOverLeaseMs);
     this.#handed.add(`${lane}\n${next.holder}`);
-    return next.payload;
+    return [next.payload];
   }
 
   async wake(
@@ -441,51 +441,59 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     limit: number,
     handOverLeaseMs: number,
     options: { readonly onlyHanded?: boolean } = {},
-  ): Promise<string | undefined> {
+  ): Promise<string[]> {
     const now = this.#now();
     const rows = await this.#rows(lane);
     const slots = rows.filter((row) => row.sk.startsWith(SLOT_PREFIX));
-    const mine = slots.find((row) => row.holder === holder);
-    if (mine === undefined || (options.onlyHanded === true && mine.handed !== true)) return undefined;
+    // Usually one row; two when the same message ran twice at once and both took a slot.
+    const mine = slots.filter(
+      (row) => row.holder === holder && (options.onlyHanded !== true || row.handed === true),
+    );
+    if (mine.length === 0) return [];
     const live = slots.filter((row) => (row.lease_until ?? 0) > now);
     const served = new Set(live.map((row) => row.holder));
-    const inLimit = Number(mine.sk.slice(SLOT_PREFIX.length)) < limit && live.length <= limit;
     const until = now + handOverLeaseMs;
-    let next: WaiterRow | undefined;
-    if (inLimit) {
-      for (const candidate of await this.#candidates(lane, 2 * limit + 2, served)) {
-        if (await this.#reserve(lane, candidate, until)) {
-          next = candidate;
-          break;
+    const candidates =
+      live.length <= limit ? await this.#candidates(lane, 2 * limit + 2 + mine.length, served) : [];
+    const payloads: string[] = [];
+    for (const row of mine) {
+      let next: WaiterRow | undefined;
+      if (Number(row.sk.slice(SLOT_PREFIX.length)) < limit) {
+        while (candidates.length > 0 && next === undefined) {
+          const candidate = candidates.shift() as WaiterRow;
+          if (await this.#reserve(lane, candidate, until)) next = candidate;
         }
       }
+      try {
+        await this.#client.send(
+          next === undefined
+            ? new DeleteCommand({
+                TableName: this.#table,
+                Key: { pk: `${LANE_PREFIX}${lane}`, sk: row.sk },
+                ConditionExpression: 'holder = :holder',
+                ExpressionAttributeValues: { ':holder': holder },
+              })
+            : new UpdateCommand({
+                TableName: this.#table,
+                Key: { pk: `${LANE_PREFIX}${lane}`, sk: row.sk },
+                UpdateExpression: 'SET holder = :next, lease_until = :until, handed = :yes, #ttl = :ttl',
+                ConditionExpression: 'holder = :holder',
+                ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+                ExpressionAttributeValues: {
+                  ':next': next.holder,
+                  ':until': until,
+                  ':yes': true,
+                  ':ttl': Math.floor(until / 1000) + TTL_GRACE_S,
+                  ':holder': holder,
+                },
+              }),
+        );
+        if (next !== undefined) payloads.push(next.payload);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
     }
-    if (next === undefined) {
-      await this.release(lane, holder);
-      return undefined;
-    }
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: `${LANE_PREFIX}${lane}`, sk: mine.sk },
-          UpdateExpression: 'SET holder = :next, lease_until = :until, handed = :yes, #ttl = :ttl',
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ':next': next.holder,
-            ':until': until,
-            ':yes': true,
-            ':ttl': Math.floor(until / 1000) + TTL_GRACE_S,
-            ':holder': holder,
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-    return next.payload;
+    return payloads;
   }
 
   async wake(

@@ -116,7 +116,7 @@ export const HAND_OVER_LEASE_MS = 2 * 60_000;
  */
 interface Plan {
   readonly followUp?: OutgoingMessage | undefined;
-  readonly release?: (() => Promise<string | undefined>) | undefined;
+  readonly release?: (() => Promise<string[]>) | undefined;
   /** Waiters' messages to send at once (the lane's safety check handed them slots). */
   readonly wakeUps?: readonly string[] | undefined;
 }
@@ -171,7 +171,7 @@ async function staleWakeUp(message: QueuedMessage, deps: QueuedWorkerDeps): Prom
     deps.handOverLeaseMs ?? HAND_OVER_LEASE_MS,
     { onlyHanded: true },
   );
-  return passed === undefined ? {} : { wakeUps: [passed] };
+  return { wakeUps: passed };
 }
 
 /** Counts a finished item; the worker finishing the sweep's last one stores the report and ends the lock. */
@@ -268,8 +268,8 @@ async function handle(message: QueuedMessage, messageId: string, deps: QueuedWor
     // A held slot may cover a DELETE that went out before the failure: its lease ends it, or the redelivery
     // refreshes it. A slot that only covered the call itself is free again.
     if (!hold) {
-      const handedTo = await release().catch(() => undefined);
-      if (handedTo !== undefined) await sendWakeUps([handedTo], deps);
+      const handedTo = await release().catch(() => []);
+      await sendWakeUps(handedTo, deps);
     }
     throw error;
   }
@@ -404,8 +404,7 @@ export async function processQueuedBatch(
       const record = records[index] as QueuedRecord;
       if (plan?.release === undefined || failures.has(record.messageId)) return;
       try {
-        const handedTo = await plan.release();
-        if (handedTo !== undefined) wakeUps.push(handedTo);
+        wakeUps.push(...(await plan.release()));
       } catch {
         // The lease ends it; the message itself is done.
       }
