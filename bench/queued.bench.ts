@@ -125,6 +125,7 @@ const completionCounted = counted(completion, (name) => (name === 'finished' ? 2
 // --- a discrete-event queue on the virtual clock ----------------------------------------------------------
 interface Delivery {
   readonly at: number;
+  readonly sentAt: number;
   readonly seq: number;
   readonly body: string;
 }
@@ -153,7 +154,12 @@ const sender: MessageSender = {
         messages.waiting += 1;
         writes.waiting += 1;
       }
-      push({ at: virtualNow + entry.delaySeconds * 1000, seq: seq++, body: encodeMessage(message) });
+      push({
+        at: virtualNow + entry.delaySeconds * 1000,
+        sentAt: virtualNow,
+        seq: seq++,
+        body: encodeMessage(message),
+      });
     }
     return [];
   },
@@ -211,13 +217,17 @@ while (pending.length > 0) {
   while (size < 10 && size < pending.length && (pending[size] as Delivery).at === due) size += 1;
   const batch = pending.splice(0, size);
   batches += 1;
-  const records = batch.map((delivery) => ({ messageId: `m${delivery.seq}`, body: delivery.body }));
+  const records = batch.map((delivery) => ({
+    messageId: `m${delivery.seq}`,
+    body: delivery.body,
+    attributes: { SentTimestamp: String(delivery.sentAt) },
+  }));
   const response = await processQueuedBatch(records, deps);
   if (response.batchItemFailures.length > 0) {
     // Redelivered after a 30 s visibility timeout, like SQS.
     for (const failure of response.batchItemFailures) {
       const delivery = batch.find((d) => `m${d.seq}` === failure.itemIdentifier) as Delivery;
-      push({ at: virtualNow + 30_000, seq: seq++, body: delivery.body });
+      push({ ...delivery, at: virtualNow + 30_000, seq: seq++ });
     }
   }
   maxInFlight = Math.max(maxInFlight, memorySemaphore.holders(`csbs/${projectId}`).length);

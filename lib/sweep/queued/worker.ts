@@ -92,6 +92,11 @@ export interface QueuedWorkerDeps {
 export interface QueuedRecord {
   readonly messageId: string;
   readonly body: string;
+  /**
+   * SentTimestamp (epoch ms as a string): the same for every copy of a message (redeliveries, a batch run
+   * twice), so copies that find the lane full take one place in its waiting list, not one each.
+   */
+  readonly attributes?: { readonly SentTimestamp?: string | undefined } | undefined;
 }
 
 export interface BatchResponse {
@@ -201,7 +206,12 @@ function again(message: QueuedMessage, delayMs: number): OutgoingMessage {
   return { message: { ...rest, hop: message.hop + 1 }, delaySeconds: delaySecondsOf(delayMs) };
 }
 
-async function handle(message: QueuedMessage, messageId: string, deps: QueuedWorkerDeps): Promise<Plan> {
+async function handle(
+  message: QueuedMessage,
+  messageId: string,
+  deps: QueuedWorkerDeps,
+  sentAt?: number,
+): Promise<Plan> {
   const random = deps.random ?? Math.random;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   // One message per (deletion, hop): a duplicate of a hop already taken by another message is dropped, so
@@ -232,14 +242,15 @@ async function handle(message: QueuedMessage, messageId: string, deps: QueuedWor
     return { followUp: again(message, slot.retryAfterMs) };
   }
   if (!slot.ok) {
-    const since = message.waiting_since ?? (deps.now ?? Date.now)();
+    const since = message.waiting_since ?? sentAt ?? (deps.now ?? Date.now)();
     const parked: QueuedMessage = { ...message, hop: message.hop + 1, waiting_since: since };
     slot = await deps.semaphore.wait(lane, holder, since, encodeMessage(parked), limit, leaseMs);
     if (!slot.ok) {
       deps.onStep?.(message, { kind: 'waiting' });
       // One safety check per lane: arm it only when none is due.
       if (slot.watchUntil !== undefined && slot.watchUntil > (deps.now ?? Date.now)()) return {};
-      const watch = wakeMessage(deps, lane, limit, 0, 0);
+      // A new chain's hops start at the current time: its hop claims never collide with an earlier chain's.
+      const watch = wakeMessage(deps, lane, limit, 0, Math.floor((deps.now ?? Date.now)()));
       const armed = await deps.semaphore.armWatch(lane, watch.delaySeconds * 1000);
       return armed ? { followUp: watch } : {};
     }
@@ -370,7 +381,7 @@ export async function processQueuedBatch(
       try {
         return message.kind === 'wake'
           ? await handleWake(message, record.messageId, deps)
-          : await handle(message, record.messageId, deps);
+          : await handle(message, record.messageId, deps, sentAtOf(record));
       } catch (error) {
         deps.logger?.warn('queued step failed; SQS will redeliver', {
           message_id: record.messageId,
@@ -412,6 +423,11 @@ export async function processQueuedBatch(
   );
   await sendWakeUps(wakeUps, deps);
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+function sentAtOf(record: QueuedRecord): number | undefined {
+  const sent = Number(record.attributes?.SentTimestamp);
+  return Number.isSafeInteger(sent) && sent > 0 ? sent : undefined;
 }
 
 /**

@@ -31,6 +31,7 @@ function fakes(options: { unsent?: number[] } = {}) {
   };
   const semaphore = new MemoryLaneSemaphore();
   const deps: QueuedWorkerDeps = {
+    now: () => 1_000_000,
     // No step may run in these specs: a ledger call would throw.
     steps: {
       ledger: new Proxy({}, { get: () => () => Promise.reject(new Error('ledger down')) }),
@@ -56,7 +57,10 @@ describe('processQueuedBatch', () => {
     expect(semaphore.holders('csbs/p1')).not.toContain('d1');
     // Not the message again: the lane's safety check, once per lane however many wait.
     expect(sent).toEqual([
-      { message: { v: 1, kind: 'wake', lane: 'csbs/p1', limit: 5, step: 0, hop: 0 }, delaySeconds: 2 },
+      {
+        message: { v: 1, kind: 'wake', lane: 'csbs/p1', limit: 5, step: 0, hop: 1_000_000 },
+        delaySeconds: 2,
+      },
     ]);
     sent.length = 0;
     await processQueuedBatch([record('m2', encodeMessage({ ...deleteMessage('s', 'd1'), hop: 3 }))], deps);
