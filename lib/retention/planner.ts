@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type Backup, resourceKey } from '../services/backup.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
 import { addReason, compareNewestFirst, isRepeat, KeepRuleWalk } from './keep-rules.ts';
+import { applyMaxGap } from './max-gap.ts';
 import type { ResolvedTarget, Target } from './policy.ts';
 import { type CompiledRules, compileRules, type RetentionRules } from './rules.ts';
 
@@ -169,6 +170,12 @@ function decideRange(
     } else {
       out[index] = decision(backup, key, 'delete', rules.deleteReason);
     }
+  }
+  // The RPO guard, last: it only turns deletions back into keeps.
+  if (rules.maxGap !== undefined) {
+    applyMaxGap(rules, sorted, start, end, out, (index, reasons) =>
+      decision(sorted[index] as Backup, key, 'keep', reasons),
+    );
   }
 }
 

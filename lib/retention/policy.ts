@@ -89,6 +89,8 @@ const targetSettings = {
   allow_empty_keep: z.boolean().optional(),
   /** Circuit breaker for the sweep: refuse when a target would delete more than this share of its finished backups. */
   max_delete_share: z.number().min(0).max(1).optional(),
+  /** RPO guard: never delete a backup whose deletion leaves a longer gap between kept restore points. */
+  max_gap: DurationSchema.optional(),
 };
 
 export const TargetDefaultsSchema = z.strictObject(targetSettings);
