@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TTL_ATTRIBUTE } from '../ledger/table.ts';
 import type { Policy } from '../retention/policy.ts';
+import { isConditionFailure } from './queued/semaphore.ts';
 
 export interface SweepLockHolder {
   readonly sweepId: string;
@@ -84,10 +85,6 @@ export class MemorySweepLock implements SweepLock {
 
 /** Lock rows stay this long after their lease (the next scheduled run reads them to resume). */
 const LOCK_ROW_TTL_S = 14 * 24 * 60 * 60;
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 export class DynamoSweepLock implements SweepLock {
   readonly #client: DynamoDBDocumentClient;

@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TTL_ATTRIBUTE } from '../../ledger/table.ts';
 import type { ItemOutcome } from '../report.ts';
+import { isConditionFailure } from './semaphore.ts';
 
 export type FinishResult =
   /** This caller counted (or found counted) the last item and won the election: store the report now. */
@@ -84,10 +85,6 @@ export class MemorySweepCompletion implements SweepCompletion {
 
 /** Run and item rows outlive the sweep by this long (the report itself is in the sweep record). */
 const ROW_TTL_S = 14 * 24 * 60 * 60;
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 /**
  * How a cancelled counting transaction ended: `counted` when the item row already existed (or the sweep has

@@ -261,7 +261,6 @@ export class MemoryLaneSemaphore implements LaneSemaphore {
     this.#watch.set(lane, now + delayMs);
     return true;
   }
-
   /** Waiting entries of a lane, oldest first (tests). */
   waiting(lane: string): string[] {
     return this.#oldest(lane).map((waiter) => waiter.holder);
@@ -294,7 +293,8 @@ const WAITER_TTL_S = 7 * 24 * 60 * 60;
 /** Lease items are removed by TTL a day after their lease would have ended anyway. */
 const TTL_GRACE_S = 24 * 60 * 60;
 
-function isConditionFailure(error: unknown): boolean {
+/** A DynamoDB conditional write whose condition did not hold (the lane, lock and completion rows share it). */
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
@@ -546,27 +546,7 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
 
   async armWatch(lane: string, delayMs: number): Promise<boolean> {
     const now = this.#now();
-    const until = now + delayMs;
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: `${LANE_PREFIX}${lane}`,
-            sk: WATCH_SK,
-            until,
-            [TTL_ATTRIBUTE]: Math.floor(until / 1000) + TTL_GRACE_S,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR #until <= :now',
-          ExpressionAttributeNames: { '#until': 'until' },
-          ExpressionAttributeValues: { ':now': now },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.#putUntil(lane, WATCH_SK, now + delayMs, '#until <= :now', { ':now': now });
   }
 
   async acquire(lane: string, holder: string, limit: number, leaseMs: number): Promise<AcquireResult> {
@@ -664,23 +644,36 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
 
   async pause(lane: string, pauseMs: number): Promise<void> {
     const until = this.#now() + pauseMs;
+    await this.#putUntil(lane, PAUSE_SK, until, '#until < :until', { ':until': until });
+  }
+
+  /** Writes a lane row that only holds `until` (pause, watch) when absent or when `condition` holds. */
+  async #putUntil(
+    lane: string,
+    sk: string,
+    until: number,
+    condition: string,
+    values: Record<string, number>,
+  ): Promise<boolean> {
     try {
       await this.#client.send(
         new PutCommand({
           TableName: this.#table,
           Item: {
             pk: `${LANE_PREFIX}${lane}`,
-            sk: PAUSE_SK,
+            sk,
             until,
             [TTL_ATTRIBUTE]: Math.floor(until / 1000) + TTL_GRACE_S,
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR #until < :until',
+          ConditionExpression: `attribute_not_exists(pk) OR ${condition}`,
           ExpressionAttributeNames: { '#until': 'until' },
-          ExpressionAttributeValues: { ':until': until },
+          ExpressionAttributeValues: values,
         }),
       );
+      return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 
