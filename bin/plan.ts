@@ -23,6 +23,7 @@ import { parseSimulationDays } from '../lib/retention/simulate.ts';
 import { authProviderFor, endpointResolverFor } from '../lib/runtime.ts';
 import type { Backup } from '../lib/services/backup.ts';
 import { adapters, type HuaweiRequester } from '../lib/services/index.ts';
+import { pairProjectsWithRegions } from '../lib/services/projects.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
 import { simulatorClient, startDemoSimulator } from '../lib/sweep/demo-fleet.ts';
 
@@ -92,12 +93,13 @@ async function main(policyFile: string): Promise<number> {
       projects: readonly string[];
       regions: readonly string[];
     }): AsyncIterable<Backup> {
-      for (const region of target.regions) {
-        for (const projectId of target.projects) {
-          yield* adapters[target.service].listBackups(client, { region, projectId });
-        }
+      // Each project in its own region only: never the same backups twice.
+      const { listings } = await pairProjectsWithRegions(client, target, regionCache);
+      for (const { region, projectId } of listings) {
+        yield* adapters[target.service].listBackups(client, { region, projectId });
       }
     };
+    const regionCache = new Map<string, Promise<string>>();
     const recorder = recordListings(list);
     const result = await planTargets(policy, recorder.list, new Date(), (progress) => {
       if (progress.phase === 'planned') return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Backup, BackupServiceSchema } from '../services/backup.ts';
 import { calendarFor } from './calendar.ts';
-import { type Decision, DecisionSchema, PlanSummarySchema, plan } from './planner.ts';
+import { type Decision, DecisionSchema, type PlanSummary, PlanSummarySchema, plan } from './planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from './policy.ts';
 
 /**
@@ -155,6 +155,16 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** What the deletions free: known bytes, and how many have no size (never shown as 0 B). */
+export function deletedSize(
+  summary: Pick<PlanSummary, 'deleted' | 'deleted_bytes' | 'deleted_unknown_size'>,
+): string {
+  const unknown = summary.deleted_unknown_size ?? 0;
+  if (summary.deleted > 0 && unknown >= summary.deleted) return 'size unknown';
+  const known = formatBytes(summary.deleted_bytes);
+  return unknown > 0 ? `${known} + ${unknown} of unknown size` : known;
+}
+
 /** A header and rows as aligned text lines; the last column is not padded. */
 export function textColumns(header: readonly string[], rows: readonly string[][], indent: string): string[] {
   const widths = header.map((title, column) =>
@@ -187,7 +197,7 @@ export function renderPlanTable(result: PolicyPlan): string {
       '',
       `Target ${target.name} (${target.service}): listed ${target.listed}, in scope ${summary.considered}, ` +
         `${summary.resources} resources, keep ${summary.kept}, delete ${summary.deleted} ` +
-        `(${formatBytes(summary.deleted_bytes)}), delete share ${percent(summary.delete_share)}${breaker}`,
+        `(${deletedSize(summary)}), delete share ${percent(summary.delete_share)}${breaker}`,
     );
     for (const [start, end] of resourceRuns(target.decisions)) {
       const decisions = target.decisions.slice(start, end);
