@@ -1,14 +1,18 @@
 /**
  * The retention sweep: an EventBridge schedule and `POST /sweeps` (API Gateway HTTP API v2, JSON body
  * `{dry_run?, targets?, policy?, sweep_id?}`; a dry run unless `"dry_run": false`, an inline policy only with a
- * dry run — lib/sweep/request.ts). The schedule resumes its own sweep on a retry of the same event
- * (sweep id `scheduled-<event id>`); a POST that reaches the API's time limit answers 202 with the partial
- * report, and POSTing the same sweep_id again resumes it. With SWEEP_QUEUE_URL set the sweep runs queued: it
- * enqueues the planned items for the delete-worker and answers 202 (status `queued`) at once.
+ * dry run — lib/sweep/request.ts). One real sweep per policy runs at a time (a lease in the
+ * ledger's table): a second one answers 409 SWEEP_RUNNING, and a scheduled run finding one returns
+ * `status: skipped`. A scheduled sweep stopped at its deadline (`status: aborted`) is resumed by the next
+ * scheduled run, which picks the policy's unfinished sweep up first (same sweep id: finished items are
+ * skipped, nothing is sent twice); nothing re-invokes the function in between. A POST that reaches the API's
+ * time limit answers 202 with the partial report, and POSTing the same sweep_id again resumes it. With
+ * SWEEP_QUEUE_URL set the sweep runs queued: it enqueues the planned items for the delete-worker and answers
+ * 202 (status `queued`) at once; the worker finishing the last item stores the report.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
-import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
+import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
@@ -36,7 +40,12 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       logger,
       signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
       // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
-      sweep: { fanOut: sweepFanOutFor(rt.config), credentialBreakers: credentialBreakersFor(rt.config) },
+      sweep: {
+        fanOut: sweepFanOutFor(rt.config),
+        credentialBreakers: credentialBreakersFor(rt.config),
+        semaphore: rt.laneSemaphore,
+        sweepLock: rt.sweepLock,
+      },
     });
     return sweepResponse(report);
   });
@@ -47,18 +56,33 @@ const scheduleHandler = middy<ScheduleEvent, unknown>().handler(async (event, co
   const request = ScheduledSweepRequestSchema.parse(event.detail ?? {});
   const rt = await runtime();
   const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
-  const report = await startSweep(
-    request,
-    { kind: 'sweep', principal: `schedule:${rule}` },
-    {
-      runtime: rt,
-      loadPolicy: (source) => loadPolicy(source),
-      logger,
-      signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
-      sweep: { fanOut: sweepFanOutFor(rt.config), credentialBreakers: credentialBreakersFor(rt.config) },
-    },
-    `scheduled-${event.id}`,
-  );
+  let report: Awaited<ReturnType<typeof startSweep>>;
+  try {
+    report = await startSweep(
+      request,
+      { kind: 'sweep', principal: `schedule:${rule}` },
+      {
+        runtime: rt,
+        loadPolicy: (source) => loadPolicy(source),
+        logger,
+        signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
+        sweep: {
+          fanOut: sweepFanOutFor(rt.config),
+          credentialBreakers: credentialBreakersFor(rt.config),
+          semaphore: rt.laneSemaphore,
+          sweepLock: rt.sweepLock,
+        },
+        resumeUnfinished: true,
+      },
+      `scheduled-${event.id}`,
+    );
+  } catch (error) {
+    if (error instanceof HttpLayerError && error.code === 'SWEEP_RUNNING') {
+      logger.info('scheduled sweep skipped: another sweep of the policy is running', { ...error.details });
+      return { status: 'skipped', code: 'SWEEP_RUNNING', ...error.details };
+    }
+    throw error;
+  }
   return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
 });
 

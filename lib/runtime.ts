@@ -16,8 +16,17 @@ import {
 } from './huawei/credentials.ts';
 import { createEndpointResolver, type EndpointResolver, overrideKey } from './huawei/endpoints.ts';
 import { ConfigurationError } from './huawei/errors.ts';
+import { documentClient } from './ledger/dynamodb.ts';
 import { createLedger } from './ledger/index.ts';
 import type { Ledger } from './ledger/ledger.ts';
+import { type DeletionLaneGate, laneGate } from './sweep/lane-gate.ts';
+import {
+  DynamoSweepCompletion,
+  MemorySweepCompletion,
+  type SweepCompletion,
+} from './sweep/queued/completion.ts';
+import { DynamoLaneSemaphore, type LaneSemaphore, MemoryLaneSemaphore } from './sweep/queued/semaphore.ts';
+import { DynamoSweepLock, MemorySweepLock, type SweepLock } from './sweep/sweep-lock.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -27,6 +36,43 @@ export interface Runtime {
   readonly allowlist: ReadonlySet<string>;
   readonly client: HuaweiClient;
   readonly ledger: Ledger;
+  /**
+   * The cross-invocation lane semaphore (DynamoDB with the DynamoDB ledger, in memory with the local one),
+   * the HTTP deletions' gate over it, and the one-sweep-per-policy lock beside it.
+   */
+  readonly laneSemaphore?: LaneSemaphore | undefined;
+  readonly laneGate?: DeletionLaneGate | undefined;
+  readonly sweepLock?: SweepLock | undefined;
+}
+
+export interface Coordination {
+  readonly semaphore: LaneSemaphore;
+  readonly lock: SweepLock;
+  readonly completion: SweepCompletion;
+}
+
+let memoryCoordination: Coordination | undefined;
+
+/**
+ * The semaphore and the sweep lock for the configured ledger: rows in the ledger's DynamoDB table, or one
+ * in-memory twin per process for the local ledger (which is one process's anyway). The queued sweep's
+ * completion counter lives beside them.
+ */
+export function coordinationFor(cfg: Config): Coordination {
+  if (cfg.ledger.kind === 'dynamodb' && cfg.ledger.table !== undefined) {
+    const client = documentClient(cfg.ledger.dynamodbEndpoint, cfg.awsRegion);
+    return {
+      semaphore: new DynamoLaneSemaphore({ client, tableName: cfg.ledger.table }),
+      lock: new DynamoSweepLock({ client, tableName: cfg.ledger.table }),
+      completion: new DynamoSweepCompletion({ client, tableName: cfg.ledger.table }),
+    };
+  }
+  memoryCoordination ??= {
+    semaphore: new MemoryLaneSemaphore(),
+    lock: new MemorySweepLock(),
+    completion: new MemorySweepCompletion(),
+  };
+  return memoryCoordination;
 }
 
 /** The config's endpoint overrides back in the env-style form the resolver reads. */
@@ -75,6 +121,8 @@ export function authProviderFor(cfg: Config, endpoints: EndpointResolver, region
 export interface RuntimeOverrides {
   readonly client?: HuaweiClient;
   readonly ledger?: Ledger;
+  readonly laneSemaphore?: LaneSemaphore;
+  readonly sweepLock?: SweepLock;
 }
 
 export async function createRuntime(cfg: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
@@ -86,7 +134,18 @@ export async function createRuntime(cfg: Config, overrides: RuntimeOverrides = {
     client = createHuaweiClient({ endpoints, auth: authProviderFor(cfg, endpoints, region) });
   }
   const ledger = overrides.ledger ?? (await createLedger(cfg));
-  return { config: cfg, region, allowlist, client, ledger };
+  const coordination = coordinationFor(cfg);
+  const laneSemaphore = overrides.laneSemaphore ?? coordination.semaphore;
+  return {
+    config: cfg,
+    region,
+    allowlist,
+    client,
+    ledger,
+    laneSemaphore,
+    laneGate: laneGate({ semaphore: laneSemaphore }),
+    sweepLock: overrides.sweepLock ?? coordination.lock,
+  };
 }
 
 let shared: Promise<Runtime> | undefined;

@@ -14,6 +14,7 @@ import { UnknownTargetError } from './plan-sweep.ts';
 import type { SweepReport } from './report.ts';
 import { INLINE_POLICY_NEEDS_DRY_RUN, type SweepRequest } from './request.ts';
 import { runSweep, SweepConflictError, type SweepDeps, type SweepLogger } from './sweep.ts';
+import { SweepRunningError } from './sweep-lock.ts';
 
 export interface StartSweepDeps {
   readonly runtime: Pick<Runtime, 'client' | 'ledger' | 'allowlist'> & {
@@ -25,6 +26,8 @@ export interface StartSweepDeps {
   readonly now?: () => Date;
   /** Extra sweep dependencies (lane limits, tracking timings); tests shorten the waits. */
   readonly sweep?: Partial<Omit<SweepDeps, 'client' | 'ledger' | 'signal' | 'logger'>>;
+  /** Scheduled runs resume the policy's unfinished sweep first (SweepInput.resumeUnfinished). */
+  readonly resumeUnfinished?: boolean | undefined;
 }
 
 /** Validates an inline policy override; its problems come back as a 400 naming `body.policy.<field>`. */
@@ -93,6 +96,7 @@ export async function startSweep(
         targetFilter: request.targets,
         now: (deps.now ?? (() => new Date()))(),
         requestedBy,
+        resumeUnfinished: deps.resumeUnfinished,
       },
       {
         ...deps.sweep,
@@ -112,6 +116,12 @@ export async function startSweep(
     }
     if (error instanceof SweepConflictError) {
       throw new HttpLayerError('SWEEP_CONFLICT', 409, error.message, { cause: error });
+    }
+    if (error instanceof SweepRunningError) {
+      throw new HttpLayerError('SWEEP_RUNNING', 409, error.message, {
+        details: { running_sweep_id: error.runningSweepId },
+        cause: error,
+      });
     }
     throw error;
   }

@@ -8,15 +8,18 @@ import { loadConfig } from '../../lib/config.ts';
 import { ErrorBodySchema } from '../../lib/http/error-response.ts';
 import { closeHuaweiPools } from '../../lib/huawei/client.ts';
 import { createMemoryLedger, type Ledger } from '../../lib/ledger/index.ts';
+import { loadPolicy } from '../../lib/retention/policy.ts';
 import { setRuntimeForTests } from '../../lib/runtime.ts';
 import type { Simulator } from '../../lib/simulator/index.ts';
 import { simulatorClient, startDemoSimulator } from '../../lib/sweep/demo-fleet.ts';
 import { SweepReportSchema } from '../../lib/sweep/report.ts';
+import { MemorySweepLock, policyLockKey } from '../../lib/sweep/sweep-lock.ts';
 import { lambdaContext } from '../http/api-event.ts';
 import { aliasBomb } from '../retention/factories.ts';
 
 let sim: Simulator;
 let ledger: Ledger;
+let sweepLock: MemorySweepLock;
 const deleteRequests = () => sim.inspect().requests.filter((request) => request.method === 'DELETE').length;
 
 function sample<T>(name: string): T {
@@ -52,6 +55,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   ledger = createMemoryLedger();
+  sweepLock = new MemorySweepLock();
   const projects = [...sim.state.projects.keys()];
   const config = loadConfig({
     HWC_REGION: 'ap-southeast-1',
@@ -65,6 +69,7 @@ beforeEach(() => {
     allowlist: new Set(projects),
     client: simulatorClient(sim),
     ledger,
+    sweepLock,
   });
   sim.resetInspection();
 });
@@ -338,6 +343,24 @@ describe('functions/sweep EventBridge schedule', () => {
     const stored = await ledger.getSweep(`scheduled-${event.id}`);
     expect(stored?.sweep.dry_run).toBe(true);
     expect(stored?.sweep.summary).toMatchObject({ version: 1 });
+    expect(deleteRequests()).toBe(0);
+  });
+
+  it('returns status skipped (and deletes nothing) while another sweep of the policy holds its lock', async () => {
+    const policy = loadPolicy(readFileSync(policyFile, 'utf8'), policyFile);
+    await sweepLock.acquire(policyLockKey(policy), 'sweep-elsewhere', 60_000);
+    const event = sample<{ id: string; detail: Record<string, unknown> }>('sweep-schedule');
+    event.detail = { dry_run: false };
+    const result = await handler(event as never, lambdaContext());
+    expect(result).toEqual({ status: 'skipped', code: 'SWEEP_RUNNING', running_sweep_id: 'sweep-elsewhere' });
+    expect(deleteRequests()).toBe(0);
+    // The same over HTTP: 409 naming the running sweep.
+    const response = await invoke(post({ dry_run: false, targets: ['mongo-ap-southeast-1'] }));
+    expect(response.statusCode).toBe(409);
+    expect(errorOf(response)).toMatchObject({
+      code: 'SWEEP_RUNNING',
+      details: { running_sweep_id: 'sweep-elsewhere' },
+    });
     expect(deleteRequests()).toBe(0);
   });
 });
