@@ -179,7 +179,7 @@ try {
       keepNames: true,
       format: 'esm',
       platform: 'node',
-      target: 'node22',
+      target: 'node24',
       external: ['@aws-sdk/*'],
       banner: {
         js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
