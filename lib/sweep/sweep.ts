@@ -17,6 +17,7 @@ import type { BackupService } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
+import type { FanOutDecision } from './estimate.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -103,6 +104,8 @@ export interface SweepDeps {
 export interface QueuedFanOut {
   /** Sends the items' messages; resolves with how many were queued, throws if any could not be. */
   enqueue(sweepId: string, items: readonly PlannedItem[]): Promise<number>;
+  /** Auto mode (lib/sweep/estimate.ts): queue this plan, or run it inline? Absent: always queue. */
+  choose?(items: readonly PlannedItem[]): FanOutDecision;
 }
 
 /** The sweep id was used before for the other kind of run (a dry run's id cannot delete, and back). */
@@ -226,8 +229,11 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
   for (const item of items) targetOf.set(item.deletion_id, targetOfItem(item, names) ?? '(unknown)');
   const itemFinishedAt = new Map<string, number>();
   // --- queued mode: enqueue and answer at once (a rerun re-enqueues; the steps skip what is finished).
-  if (deps.fanOut !== undefined && !input.dryRun && items.length > 0) {
-    const queued = await deps.fanOut.enqueue(sweepId, items);
+  const fanOut = deps.fanOut !== undefined && !input.dryRun && items.length > 0 ? deps.fanOut : undefined;
+  const decision = fanOut?.choose?.(items);
+  const fanOutReport = decision === undefined ? {} : { fan_out: decision };
+  if (fanOut !== undefined && decision?.chosen !== 'inline') {
+    const queued = await fanOut.enqueue(sweepId, items);
     const report = SweepReportSchema.parse({
       ...buildReport({
         sweepId,
@@ -244,6 +250,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
       }),
       status: 'queued',
       mode: 'queued',
+      ...fanOutReport,
     });
     log?.info(`sweep queued ${queued}`, { sweep_report: report });
     return report;
@@ -289,8 +296,8 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
     );
   }
   const aborted = deps.signal?.aborted === true || outcomes.some((outcome) => outcome.status === 'pending');
-  const report = SweepReportSchema.parse(
-    buildReport({
+  const report = SweepReportSchema.parse({
+    ...buildReport({
       sweepId,
       input,
       summary,
@@ -303,7 +310,8 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
       aborted,
       targetOf,
     }),
-  );
+    ...fanOutReport,
+  });
   // An aborted run stays open in the ledger (status planned) so a rerun resumes it.
   if (!aborted) await ledger.finishSweep(sweepId, report);
   log?.info('sweep finished', { sweep_report: report });
