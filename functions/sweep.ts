@@ -5,15 +5,17 @@
  * report, and POSTing the same sweep_id again resumes it. With SWEEP_QUEUE_URL set the sweep runs queued: it
  * enqueues the planned items for the delete-worker and answers 202 (status `queued`) at once.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
 import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
+import { publishSweepMetrics } from '../lib/metrics.ts';
 import { runtime } from '../lib/runtime.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
 import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
 import { SweepRequestSchema } from '../lib/sweep/request.ts';
-import { deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
+import { deadlineAt, deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
 
 type ScheduleEvent = EventBridgeEvent<'Scheduled Event', unknown>;
 
@@ -33,32 +35,37 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
+      deadlineAt: deadlineAt(context, 3_000, HTTP_BUDGET_MS),
+      publishMetrics: publishSweepMetrics,
       // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
       sweep: { fanOut: sweepFanOutFor(rt.config) },
     });
     return sweepResponse(report);
   });
 
-const scheduleHandler = middy<ScheduleEvent, unknown>().handler(async (event, context) => {
-  logger.resetKeys();
-  logger.appendKeys({ schedule_event_id: event.id });
-  const request = SweepRequestSchema.parse(event.detail ?? {});
-  const rt = await runtime();
-  const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
-  const report = await startSweep(
-    request,
-    { kind: 'sweep', principal: `schedule:${rule}` },
-    {
-      runtime: rt,
-      loadPolicy: (source) => loadPolicy(source),
-      logger,
-      signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
-      sweep: { fanOut: sweepFanOutFor(rt.config) },
-    },
-    `scheduled-${event.id}`,
-  );
-  return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
-});
+const scheduleHandler = middy<ScheduleEvent, unknown>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event, context) => {
+    logger.appendKeys({ schedule_event_id: event.id });
+    const request = SweepRequestSchema.parse(event.detail ?? {});
+    const rt = await runtime();
+    const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
+    const report = await startSweep(
+      request,
+      { kind: 'sweep', principal: `schedule:${rule}` },
+      {
+        runtime: rt,
+        loadPolicy: (source) => loadPolicy(source),
+        logger,
+        signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
+        deadlineAt: deadlineAt(context, SCHEDULE_MARGIN_MS),
+        publishMetrics: publishSweepMetrics,
+        sweep: { fanOut: sweepFanOutFor(rt.config) },
+      },
+      `scheduled-${event.id}`,
+    );
+    return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
+  });
 
 function isHttpEvent(event: unknown): event is APIGatewayProxyEventV2 {
   return typeof event === 'object' && event !== null && 'requestContext' in event && 'routeKey' in event;
