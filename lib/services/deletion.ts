@@ -9,6 +9,9 @@ import type { HuaweiClient } from '../huawei/client.ts';
 /** Only the one request path of the client is needed (tests may pass a fake). */
 export type HuaweiRequester = Pick<HuaweiClient, 'request'>;
 
+/** ListBackups `backup_type` (huaweicloud-sdk-go-v3 services/dds/v3/model/model_list_backups_request.go). */
+export const DDS_REQUEST_BACKUP_TYPES = ['Auto', 'Manual', 'Incremental'] as const;
+
 export const BackupFiltersSchema = z.object({
   /** One listing pass per resource id (the APIs filter by one id at a time). */
   resourceIds: z.array(z.string().min(1)).optional(),
@@ -16,8 +19,18 @@ export const BackupFiltersSchema = z.object({
   vaultId: z.string().min(1).optional(),
   /** DDS only. */
   instanceId: z.string().min(1).optional(),
-  /** DDS only: Auto, Manual or Incremental. */
-  backupType: z.enum(['Auto', 'Manual', 'Incremental']).optional(),
+  /** DDS only: Auto, Manual or Incremental, in any case (sent as the request enum spells it). */
+  backupType: z
+    .string()
+    .transform((type, ctx) => {
+      const canonical = DDS_REQUEST_BACKUP_TYPES.find((known) => known.toLowerCase() === type.toLowerCase());
+      if (canonical === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'one of Auto, Manual, Incremental' });
+        return z.NEVER;
+      }
+      return canonical;
+    })
+    .optional(),
 });
 export type BackupFilters = z.infer<typeof BackupFiltersSchema>;
 
