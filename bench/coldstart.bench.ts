@@ -43,6 +43,7 @@ const HTTP = new Set([
   'deleteDdsBackup',
   'deleteDisCheckpoint',
   'getDeletion',
+  'getSweep',
   'sweepApi',
 ]);
 
