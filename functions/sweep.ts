@@ -1,6 +1,7 @@
 /**
  * The retention sweep: an EventBridge schedule and `POST /sweeps` (API Gateway HTTP API v2, JSON body
- * `{dry_run?, targets?, policy?, sweep_id?}`). The schedule resumes its own sweep on a retry of the same event
+ * `{dry_run?, targets?, policy?, sweep_id?}`; a dry run unless `"dry_run": false`, an inline policy only with a
+ * dry run — lib/sweep/request.ts). The schedule resumes its own sweep on a retry of the same event
  * (sweep id `scheduled-<event id>`); a POST that reaches the API's time limit answers 202 with the partial
  * report, and POSTing the same sweep_id again resumes it. With SWEEP_QUEUE_URL set the sweep runs queued: it
  * enqueues the planned items for the delete-worker and answers 202 (status `queued`) at once.
@@ -12,9 +13,10 @@ import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts'
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
 import { runtime } from '../lib/runtime.ts';
+import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
 import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
-import { SweepRequestSchema } from '../lib/sweep/request.ts';
+import { ScheduledSweepRequestSchema, SweepRequestSchema } from '../lib/sweep/request.ts';
 import { deadlineAt, deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
 
 type ScheduleEvent = EventBridgeEvent<'Scheduled Event', unknown>;
@@ -37,8 +39,8 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
       deadlineAt: deadlineAt(context, 3_000, HTTP_BUDGET_MS),
       publishMetrics: publishSweepMetrics,
-      // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
-      sweep: { fanOut: sweepFanOutFor(rt.config) },
+      // SWEEP_MODE: auto (inline when the plan fits the time left, else queued and 202), inline or queued.
+      sweep: { fanOut: sweepFanOutFor(rt.config), credentialBreakers: credentialBreakersFor(rt.config) },
     });
     return sweepResponse(report);
   });
@@ -47,7 +49,7 @@ const scheduleHandler = middy<ScheduleEvent, unknown>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event, context) => {
     logger.appendKeys({ schedule_event_id: event.id });
-    const request = SweepRequestSchema.parse(event.detail ?? {});
+    const request = ScheduledSweepRequestSchema.parse(event.detail ?? {});
     const rt = await runtime();
     const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
     const report = await startSweep(
@@ -60,18 +62,31 @@ const scheduleHandler = middy<ScheduleEvent, unknown>()
         signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
         deadlineAt: deadlineAt(context, SCHEDULE_MARGIN_MS),
         publishMetrics: publishSweepMetrics,
-        sweep: { fanOut: sweepFanOutFor(rt.config) },
+        sweep: { fanOut: sweepFanOutFor(rt.config), credentialBreakers: credentialBreakersFor(rt.config) },
       },
       `scheduled-${event.id}`,
     );
     return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
   });
 
+/** An API Gateway event, with or without its requestContext (the HTTP handler refuses the latter: 401). */
 function isHttpEvent(event: unknown): event is APIGatewayProxyEventV2 {
-  return typeof event === 'object' && event !== null && 'requestContext' in event && 'routeKey' in event;
+  return typeof event === 'object' && event !== null && 'routeKey' in event;
 }
 
+function isScheduleEvent(event: unknown): event is ScheduleEvent {
+  const fields = event as Partial<ScheduleEvent> | null;
+  return fields?.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event';
+}
+
+/** Anything else (a hand-made event without an API Gateway route or a schedule's shape) runs nothing. */
 export const handler = (
   event: APIGatewayProxyEventV2 | ScheduleEvent,
   context: Parameters<typeof httpHandler>[1],
-) => (isHttpEvent(event) ? httpHandler(event, context) : scheduleHandler(event, context));
+) => {
+  if (isHttpEvent(event)) return httpHandler(event, context);
+  if (isScheduleEvent(event)) return scheduleHandler(event, context);
+  return Promise.reject(
+    new TypeError('not an API Gateway HTTP API event nor an EventBridge Scheduled Event'),
+  );
+};

@@ -3,7 +3,7 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { HuaweiClient } from './client.ts';
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError, HuaweiAuthError } from './errors.ts';
 import { type AkSkCredentials, sign } from './signer.ts';
 
 /**
@@ -293,8 +293,16 @@ export interface TokenAuthOptions {
   readonly projectId?: string | undefined;
   /** Refresh this long before `expires_at`; default 10 minutes. */
   readonly refreshBeforeMs?: number;
+  /**
+   * How long a login IAM refused (401/403: wrong user, password or domain) is remembered: every caller meanwhile
+   * gets the same error without a new login, so a wrong password does not try again per request (IAM locks a
+   * user after a few failed logins). Default 5 minutes.
+   */
+  readonly loginCoolDownMs?: number;
   readonly now?: () => number;
 }
+
+export const DEFAULT_LOGIN_COOL_DOWN_MS = 5 * 60_000;
 
 export const TokenResponseSchema = z.looseObject({
   token: z.looseObject({ expires_at: z.string().min(1) }),
@@ -302,12 +310,15 @@ export const TokenResponseSchema = z.looseObject({
 
 /**
  * IAM token auth: `POST /v3/auth/tokens`, token from `X-Subject-Token`, sent as `X-Auth-Token`. Cached until
- * `refreshBeforeMs` before `expires_at`; concurrent callers share one fetch; a failed fetch is not cached.
+ * `refreshBeforeMs` before `expires_at`; concurrent callers share one fetch. A login IAM refused is remembered
+ * for `loginCoolDownMs` (one per container, since the TokenAuth is); any other failed fetch is not cached.
  */
 export class TokenAuth implements AuthProvider {
   readonly #options: TokenAuthOptions;
   #cached: { token: string; refreshAt: number } | undefined;
   #inflight: Promise<string> | undefined;
+  /** The last refused login and until when it stands in for a new one. */
+  #refused: { error: unknown; until: number } | undefined;
   /** Number of token requests made. */
   fetchCount = 0;
 
@@ -331,8 +342,10 @@ export class TokenAuth implements AuthProvider {
     const now = this.#options.now ?? Date.now;
     const cached = this.#cached;
     if (cached && now() < cached.refreshAt) return cached.token;
+    const refused = this.#refused;
+    if (refused !== undefined && now() < refused.until) throw refused.error;
     // The shared fetch is not tied to one caller's signal: another caller may still want it.
-    this.#inflight ??= this.#fetch().finally(() => {
+    this.#inflight ??= this.#login(() => this.#fetch()).finally(() => {
       this.#inflight = undefined;
     });
     if (!signal) return this.#inflight;
@@ -388,6 +401,24 @@ export class TokenAuth implements AuthProvider {
     const refreshBeforeMs = this.#options.refreshBeforeMs ?? 10 * 60_000;
     this.#cached = { token, refreshAt: Math.max(now(), expiresAt - refreshBeforeMs) };
     return token;
+  }
+
+  /** Runs the login call, remembering a refusal (HuaweiAuthError) for the cool-down and forgetting it on success. */
+  async #login<T>(call: () => Promise<T>): Promise<T> {
+    const now = this.#options.now ?? Date.now;
+    try {
+      const result = await call();
+      this.#refused = undefined;
+      return result;
+    } catch (error) {
+      if (error instanceof HuaweiAuthError) {
+        this.#refused = {
+          error,
+          until: now() + (this.#options.loginCoolDownMs ?? DEFAULT_LOGIN_COOL_DOWN_MS),
+        };
+      }
+      throw error;
+    }
   }
 
   toJSON(): Record<string, string> {

@@ -227,6 +227,13 @@ export async function deleteBackup(
   };
 }
 
+/** Statuses of a background deletion underway (huaweicloud-sdk-go-v3 services/cbr/v1/model/model_backup_resp.go status enum). */
+const CBR_DELETING: ReadonlySet<string> = new Set(['waiting_delete', 'deleting']);
+
+/**
+ * One look at a backup: gone (404), being deleted, or present. After an accepted DELETE a present backup still
+ * counts as running (the background delete may not have started); the sweep's ceiling decides.
+ */
 export async function pollDeletion(
   client: HuaweiRequester,
   poll: Extract<PollRef, { service: 'cbr' }>,
@@ -245,14 +252,18 @@ export async function pollDeletion(
       CbrShowResponseSchema,
       { signal },
     );
-    // Still listed: the background delete is running (or stalled; the sweep's ceiling decides).
+    const status = response.body.backup.status;
     return {
       state: 'running',
-      reason: `status ${response.body.backup.status}`,
+      upstream: CBR_DELETING.has(status) ? 'deleting' : 'present',
+      upstreamStatus: status,
+      reason: `status ${status}`,
       requestId: response.requestId,
     };
   } catch (error) {
-    if (error instanceof HuaweiNotFoundError) return { state: 'done', requestId: error.requestId };
+    if (error instanceof HuaweiNotFoundError) {
+      return { state: 'done', upstream: 'gone', requestId: error.requestId };
+    }
     throw error;
   }
 }

@@ -199,6 +199,14 @@ export async function deleteBackup(
   };
 }
 
+/** Item statuses of a deletion underway (CBR's vocabulary, which CSBS shares: CBR_STATES `deleting`). */
+const CSBS_DELETING: ReadonlySet<string> = new Set(['waiting_delete', 'deleting']);
+
+/**
+ * One look at an item: gone (404 / CSBS.3001, or status `deleted`), being deleted, or present. After an
+ * accepted DELETE a present item still counts as running: the queue gives no failure signal (a delete still
+ * queued and one that was dropped look alike), so the sweep's 30-minute ceiling decides.
+ */
 export async function pollDeletion(
   client: HuaweiRequester,
   poll: Extract<PollRef, { service: 'csbs' }>,
@@ -218,12 +226,19 @@ export async function pollDeletion(
       { signal },
     );
     const status = response.body.checkpoint_item.status;
-    if (status === 'deleted') return { state: 'done', requestId: response.requestId };
-    // The queue gives no failure signal: a delete still queued and one that was dropped look alike, so the
-    // sweep's 30-minute ceiling decides; the status goes along as the reason.
-    return { state: 'running', reason: `status ${status}`, requestId: response.requestId };
+    const requestId = response.requestId;
+    if (status === 'deleted') return { state: 'done', upstream: 'gone', upstreamStatus: status, requestId };
+    return {
+      state: 'running',
+      upstream: CSBS_DELETING.has(status) ? 'deleting' : 'present',
+      upstreamStatus: status,
+      reason: `status ${status}`,
+      requestId,
+    };
   } catch (error) {
-    if (error instanceof HuaweiNotFoundError) return { state: 'done', requestId: error.requestId };
+    if (error instanceof HuaweiNotFoundError) {
+      return { state: 'done', upstream: 'gone', requestId: error.requestId };
+    }
     throw error;
   }
 }

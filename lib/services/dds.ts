@@ -246,11 +246,91 @@ export async function deleteBackup(
   };
 }
 
+/** Backup statuses of a deletion underway (`DISABLED`: being deleted, API.md; the Go SDK also knows DELETING). */
+const DDS_DELETING: ReadonlySet<string> = new Set(['DISABLED', 'DELETING']);
+
+/**
+ * One backup as ListBackups shows it, or undefined when it is not listed (deleted). Filtered by `backup_id`
+ * (and `instance_id` when known), as huaweicloud-sdk-go-v3 services/dds/v3/model/model_list_backups_request.go
+ * documents; the id is matched again here, so a listing that ignores the filter still answers right.
+ */
+export async function findBackup(
+  client: HuaweiRequester,
+  where: { region: string; projectId: string; backupId: string; instanceId?: string | undefined },
+  signal?: AbortSignal,
+): Promise<{ backup: DdsBackup | undefined; requestId: string | undefined }> {
+  let requestId: string | undefined;
+  const pages = offsetPages(async (offset) => {
+    const response = await client.request(
+      {
+        service: 'dds',
+        operation: 'dds.listBackups',
+        region: where.region,
+        projectId: where.projectId,
+        method: 'GET',
+        pathSegments: ['v3', where.projectId, 'backups'],
+        query: {
+          offset: String(offset),
+          limit: String(DDS_MAX_PAGE),
+          backup_id: where.backupId,
+          instance_id: where.instanceId,
+        },
+      },
+      DdsListResponseSchema,
+      { signal },
+    );
+    requestId = response.requestId;
+    return { records: response.body.backups, total: response.body.total_count };
+  });
+  for await (const backup of pages) {
+    if (backup.id.toLowerCase() === where.backupId.toLowerCase()) return { backup, requestId };
+  }
+  return { backup: undefined, requestId };
+}
+
+/**
+ * One look at a DDS deletion: its job (`GET /v3/{project_id}/jobs?id=`, huaweicloud-sdk-go-v3
+ * services/dds/v3/model/model_show_job_detail_request.go) when the DELETE's answer named it, else the backup
+ * in the listing — gone (done), `DISABLED`/`DELETING` (running), or present: once a deletion was seen running,
+ * a backup back in another status means its job failed (upstream restores the status), so it is `failed`.
+ */
 export async function pollDeletion(
   client: HuaweiRequester,
   poll: Extract<PollRef, { service: 'dds' }>,
   signal?: AbortSignal,
 ): Promise<DeletionStatus> {
+  if (poll.jobId === undefined) {
+    if (poll.backupId === undefined)
+      throw new TypeError('a DDS poll reference needs a job id or a backup id');
+    const { backup, requestId } = await findBackup(
+      client,
+      {
+        region: poll.region,
+        projectId: poll.projectId,
+        backupId: poll.backupId,
+        instanceId: poll.instanceId,
+      },
+      signal,
+    );
+    if (backup === undefined) return { state: 'done', upstream: 'gone', requestId };
+    const status = backup.status;
+    if (DDS_DELETING.has(status.toUpperCase())) {
+      return {
+        state: 'running',
+        upstream: 'deleting',
+        upstreamStatus: status,
+        reason: `status ${status}`,
+        requestId,
+      };
+    }
+    return {
+      state: 'failed',
+      upstream: 'present',
+      upstreamStatus: status,
+      reason: `the backup is ${status} again: its deletion did not take effect`,
+      requestId,
+    };
+  }
   const response = await client.request(
     {
       service: 'dds',
@@ -268,10 +348,22 @@ export async function pollDeletion(
   const requestId = response.requestId;
   switch (status.toLowerCase()) {
     case 'completed':
-      return { state: 'done', requestId };
+      return { state: 'done', upstream: 'job_completed', upstreamStatus: status, requestId };
     case 'failed':
-      return { state: 'failed', reason: failReason || 'job failed', requestId };
+      return {
+        state: 'failed',
+        upstream: 'job_failed',
+        upstreamStatus: status,
+        reason: failReason || 'job failed',
+        requestId,
+      };
     default:
-      return { state: 'running', reason: `job ${status}`, requestId };
+      return {
+        state: 'running',
+        upstream: 'job_running',
+        upstreamStatus: status,
+        reason: `job ${status}`,
+        requestId,
+      };
   }
 }

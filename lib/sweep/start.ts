@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime.ts';
 import { chooseFanOut, estimateSweepMs } from './estimate.ts';
 import { UnknownTargetError } from './plan-sweep.ts';
 import type { SweepReport } from './report.ts';
-import type { SweepRequest } from './request.ts';
+import { INLINE_POLICY_NEEDS_DRY_RUN, type SweepRequest } from './request.ts';
 import {
   type QueuedFanOut,
   runSweep,
@@ -72,8 +72,31 @@ export function policyFromRequest(value: unknown): Policy {
         path: issue.path === '' ? 'body.policy' : `body.policy.${issue.path}`,
         message: issue.message,
       })),
-      { cause: error },
+      { cause: error, omitted: error.omittedIssues },
     );
+  }
+}
+
+/**
+ * The configured policy (POLICY_FILE or SSM). An invalid one answers 400 POLICY_INVALID naming its problems (at
+ * most POLICY_LIMITS.maxIssues, then a count), like every other policy error, rather than a bare 500.
+ */
+async function configuredPolicy(deps: StartSweepDeps): Promise<Policy> {
+  try {
+    return await deps.loadPolicy(deps.runtime.config.policySource);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    throw new HttpLayerError('POLICY_INVALID', 400, 'The configured retention policy is invalid', {
+      details: {
+        issues: error.issues.map((issue) => ({
+          path: issue.path,
+          message: issue.message,
+          ...(issue.line === undefined ? {} : { line: issue.line, column: issue.column ?? 1 }),
+        })),
+        ...(error.omittedIssues > 0 ? { omitted_issues: error.omittedIssues } : {}),
+      },
+      cause: error,
+    });
   }
 }
 
@@ -83,10 +106,11 @@ export async function startSweep(
   deps: StartSweepDeps,
   defaultSweepId?: string,
 ): Promise<SweepReport> {
+  if (request.policy !== undefined && !request.dry_run) {
+    throw new ValidationError('body', [{ path: 'body.policy', message: INLINE_POLICY_NEEDS_DRY_RUN }]);
+  }
   const policy =
-    request.policy === undefined
-      ? await deps.loadPolicy(deps.runtime.config.policySource)
-      : policyFromRequest(request.policy);
+    request.policy === undefined ? await configuredPolicy(deps) : policyFromRequest(request.policy);
   // The sweep deletes only in projects this deployment may touch, whoever wrote the policy.
   for (const target of policy.targets) {
     for (const projectId of target.projects) {

@@ -7,25 +7,35 @@
  *   pollPlannedDeletion({sweep_id, deletion_id, tracking})   → finished | track | throttled
  *
  * Safety: the item comes from the ledger's plan (a message can only name a deletion id, never a backup), the
- * existing ledger record is read first (finished → nothing sent; in flight → tracked, not resent), and the
- * DELETE itself goes through `executeDeletion`, whose conditional ledger writes let only one caller send.
+ * existing ledger record is read first (finished → nothing sent; in flight → tracked, not resent; sent or
+ * unknown → upstream is asked first, lib/deletions/lifecycle.ts), and the DELETE itself goes through
+ * `executeDeletion`, whose conditional ledger writes let only one caller send.
  */
 import { z } from 'zod';
 import {
   abandonDeletion,
+  DEFAULT_IN_FLIGHT_HORIZON_MS,
   type DeletionDeps,
   type ExecutedDeletion,
   type PlannedDeletionRef,
   plannedDeletionId,
   pollAndRecord,
+  releaseAbandonedClaim,
+  resolveDeletion,
 } from '../deletions/execute.ts';
 import { HuaweiThrottledError } from '../huawei/errors.ts';
 import { LedgerConflictError, LedgerNotFoundError } from '../ledger/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CallerIdentity, DeletionRecord, PlannedItem } from '../ledger/schema.ts';
 import type { BackupService } from '../services/backup.ts';
-import type { BackupServiceAdapter, HuaweiRequester, PollRef } from '../services/index.ts';
+import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { nextDelay } from './backoff.ts';
+import {
+  CREDENTIALS_REJECTED,
+  type CredentialBreakers,
+  type CredentialTrip,
+  rejectionReason,
+} from './credential-breaker.ts';
 import type { ItemOutcome } from './report.ts';
 import {
   decideAfterPoll,
@@ -99,18 +109,22 @@ export interface StepDeps {
   readonly retry?: ItemRetryPolicy | undefined;
   /**
    * A `requested`/`sent` record untouched this long was left by a crash (no request of ours can still be in
-   * flight: longer than the client's total retry budget). Younger ones belong to a live caller. Default 10 min.
+   * flight: longer than the client's total retry budget). Younger ones belong to a live caller. The same span
+   * is the lifecycle's in-flight horizon: an unknown DELETE counts as not applied only once it is this old.
+   * Default 10 min.
    */
   readonly staleAfterMs?: number | undefined;
   /** Aborts polls only: a DELETE once started is allowed to finish, so its outcome is always recorded. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The auth breaker per sweep (lib/sweep/credential-breaker.ts): once upstream rejected the sweep's
+   * credentials, its remaining items are skipped CREDENTIALS_REJECTED and nothing more is sent.
+   */
+  readonly credentialBreakers?: CredentialBreakers | undefined;
 }
 
-export const DEFAULT_STALE_AFTER_MS = 10 * 60_000;
+export const DEFAULT_STALE_AFTER_MS = DEFAULT_IN_FLIGHT_HORIZON_MS;
 const DEFAULT_RETRY = { maxAttempts: 8, busyDelayMs: 30_000, baseMs: 1_000, capMs: 60_000 } as const;
-
-/** Statuses whose upstream DELETE is underway: a stale `sent` record in these is tracked, not resent. */
-const DELETING_STATUSES = /\bstatus (deleting|waiting_delete|deleted|DISABLED)\b/;
 
 function finished(
   item: Pick<PlannedItem, 'deletion_id'>,
@@ -147,14 +161,6 @@ function refOf(
   };
 }
 
-/** The service's own poll reference for a planned item (to ask upstream about a stale `sent` record). */
-function itemPollRef(ref: PlannedDeletionRef): PollRef | undefined {
-  const where = { region: ref.region, projectId: ref.projectId };
-  if (ref.service === 'csbs') return { service: 'csbs', ...where, itemId: ref.itemId };
-  if (ref.service === 'cbr') return { service: 'cbr', ...where, backupId: ref.itemId };
-  return undefined;
-}
-
 function trackingFrom(record: DeletionRecord): TrackingState {
   const accepted = record.history.find((entry) => entry.status === 'accepted' || entry.status === 'running');
   return startTracking(accepted?.at ?? record.updated_at);
@@ -170,6 +176,14 @@ function outcomeOfFinal(item: PlannedItem, record: DeletionRecord, sweepId: stri
   }
   if (record.status === 'gone') {
     return finished(item, { status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' });
+  }
+  if (record.status === 'failed' && record.error?.permanent === true) {
+    // Upstream refused this backup for good: skipped, never sent again.
+    return finished(item, {
+      status: 'skipped',
+      code: 'REFUSED_UPSTREAM',
+      reason: `${record.upstream_code ?? record.error.code}: ${record.error.message}`,
+    });
   }
   if (record.status === 'failed') {
     return finished(item, {
@@ -216,7 +230,7 @@ function retryOrFail(
 export async function processPlannedDeletion(
   input: PlannedDeletionTask,
   plan: PlanLookup,
-  deps: StepDeps,
+  stepDeps: StepDeps,
 ): Promise<StepResult> {
   const task = PlannedDeletionTaskSchema.parse(input);
   const item = await plan(task.deletion_id);
@@ -226,7 +240,7 @@ export async function processPlannedDeletion(
       { status: 'skipped', code: 'NOT_PLANNED', reason: 'not in the sweep plan' },
     );
   }
-  const ref = refOf(item, task.sweep_id, deps.requestedBy);
+  const ref = refOf(item, task.sweep_id, stepDeps.requestedBy);
   if (ref === undefined || plannedDeletionId(ref) !== item.deletion_id) {
     return finished(item, {
       status: 'skipped',
@@ -235,20 +249,28 @@ export async function processPlannedDeletion(
     });
   }
 
-  const existing = await deps.ledger.get(item.deletion_id);
-  if (existing !== undefined && existing.status !== 'failed') {
-    const resumed = await resume(item, ref, existing, task, deps);
+  const existing = await stepDeps.ledger.get(item.deletion_id);
+  const guarded = await guardCredentials(item, async () => existing, task.sweep_id, stepDeps);
+  if (guarded.kind === 'finished') return guarded;
+  const deps = guarded.deps;
+  const permanentlyRefused = existing?.status === 'failed' && existing.error?.permanent === true;
+  if (existing !== undefined && (existing.status !== 'failed' || permanentlyRefused)) {
+    const resumed = await resume(item, existing, task, deps);
     if (resumed !== 'send') return resumed;
   }
 
   let executed: ExecutedDeletion;
+  const admission = await guarded.admit();
+  if (admission.skip !== undefined) return admission.skip;
   try {
-    executed = await deps.executeDeletion(ref, { client: deps.client, ledger: deps.ledger, now: deps.now });
+    executed = await deps.executeDeletion(ref, lifecycleDeps(deps));
   } catch (error) {
     // Another caller moved the record between our read and our write: look again.
     if (error instanceof LedgerConflictError)
       return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: error.code };
     throw error;
+  } finally {
+    admission.done();
   }
   switch (executed.kind) {
     case 'started':
@@ -260,14 +282,21 @@ export async function processPlannedDeletion(
       });
     case 'gone':
       return finished(item, { status: 'already_gone', code: executed.upstreamCode ?? 'NOT_FOUND' });
+    case 'unknown':
+      // The DELETE may have been applied: never resent as is. The next step asks upstream first.
+      return unresolvedRetry(task, executed.record, deps, 'DELETE_OUTCOME_UNKNOWN');
     case 'skipped': {
-      const resumed = await resume(item, ref, executed.record, task, deps);
+      const resumed = await resume(item, executed.record, task, deps);
       return resumed === 'send'
         ? { kind: 'retry', delayMs: 0, attempt: task.attempt, code: 'LEDGER_CONFLICT' }
         : resumed;
     }
     case 'failed':
       if (executed.code === 'THROTTLED') return { kind: 'throttled', retryAfterMs: executed.retryAfterMs };
+      // The breaker tripped while this item waited: nothing was sent.
+      if (executed.code === CREDENTIALS_REJECTED) {
+        return finished(item, { status: 'skipped', code: CREDENTIALS_REJECTED, reason: executed.message });
+      }
       if (!executed.retryable) {
         return finished(item, { status: 'failed', code: executed.code, reason: executed.message });
       }
@@ -275,91 +304,145 @@ export async function processPlannedDeletion(
   }
 }
 
+/** The lifecycle's dependencies from the step's (the stale-after window is its in-flight horizon). */
+function lifecycleDeps(deps: StepDeps): DeletionDeps {
+  return {
+    client: deps.client,
+    ledger: deps.ledger,
+    now: deps.now,
+    inFlightHorizonMs: deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+  };
+}
+
+/** Ask upstream again later about a deletion whose outcome is not known yet (same attempt: nothing failed). */
+function unresolvedRetry(
+  task: z.output<typeof PlannedDeletionTaskSchema>,
+  record: DeletionRecord,
+  deps: StepDeps,
+  code: string,
+  retryAfterMs?: number,
+): StepResult {
+  const elapsed = Math.max(0, deps.now() - record.updated_at);
+  const cap = deps.tracking?.capMs ?? 60_000;
+  const min = deps.tracking?.minDelayMs ?? 500;
+  const delayMs = retryAfterMs ?? Math.max(min, Math.min(cap, elapsed));
+  return { kind: 'retry', delayMs, attempt: task.attempt, code };
+}
+
 /**
- * An existing record: finished → its outcome; accepted/running → track it; requested/sent → a live caller's
- * (skip) unless stale, then resolved without a second DELETE where upstream can tell. 'send' = go ahead.
+ * The auth breaker's check before any upstream call of an item: a record that is already final keeps its
+ * outcome; otherwise, once the sweep's credentials were rejected, the item is skipped CREDENTIALS_REJECTED
+ * (an accepted deletion stays recorded as accepted: GET /deletions/{id} or a later sweep follows it). Else the
+ * step continues with the breaker's guarded client.
+ */
+async function guardCredentials(
+  item: PlannedItem,
+  record: () => Promise<DeletionRecord | undefined>,
+  sweepId: string,
+  deps: StepDeps,
+): Promise<Extract<StepResult, { kind: 'finished' }> | GuardedStep> {
+  const breaker = deps.credentialBreakers?.forSweep(sweepId);
+  if (breaker === undefined) return { kind: 'go', deps, admit: async () => ({ done: () => {} }) };
+  const skipped = (trip: CredentialTrip, accepted: boolean): Extract<StepResult, { kind: 'finished' }> => ({
+    kind: 'finished',
+    outcome: {
+      deletion_id: item.deletion_id,
+      status: 'skipped',
+      code: CREDENTIALS_REJECTED,
+      reason: `${rejectionReason(trip)}${accepted ? ' (the deletion was accepted upstream and is not tracked further)' : ''}`,
+    },
+  });
+  const guarded: GuardedStep = {
+    kind: 'go',
+    deps: { ...deps, client: breaker.guard(deps.client) },
+    admit: async () => {
+      const admission = await breaker.admit();
+      return admission.trip === undefined
+        ? { done: admission.done }
+        : { skip: skipped(admission.trip, false), done: admission.done };
+    },
+  };
+  const trip = await breaker.tripped();
+  if (trip !== undefined) {
+    const existing = await record();
+    const final = existing === undefined ? undefined : outcomeOfFinal(item, existing, sweepId);
+    if (final !== undefined && existing?.status !== 'failed') return guarded;
+    return skipped(trip, existing?.status === 'accepted' || existing?.status === 'running');
+  }
+  return guarded;
+}
+
+/** A step cleared by the breaker: its guarded deps, and the admission to take before sending a DELETE. */
+interface GuardedStep {
+  readonly kind: 'go';
+  readonly deps: StepDeps;
+  readonly admit: () => Promise<{ readonly skip?: StepResult; readonly done: () => void }>;
+}
+
+/**
+ * An existing record: finished → its outcome; accepted/running → track it; requested → a live caller's (skip)
+ * unless stale, then released and sent; sent/unknown → upstream is asked (lib/deletions/lifecycle.ts
+ * resolveDeletion) and its answer decides: done, tracked, re-armed and sent (only when it proves the DELETE did
+ * not happen), or asked again later — never sent again on a guess. 'send' = go ahead.
  */
 async function resume(
   item: PlannedItem,
-  ref: PlannedDeletionRef,
   record: DeletionRecord,
   task: z.output<typeof PlannedDeletionTaskSchema>,
   deps: StepDeps,
 ): Promise<StepResult | 'send'> {
   const final = outcomeOfFinal(item, record, task.sweep_id);
-  if (final !== undefined) return record.status === 'failed' ? 'send' : final;
+  if (final !== undefined)
+    return record.status === 'failed' && record.error?.permanent !== true ? 'send' : final;
   if (record.status === 'accepted' || record.status === 'running') {
     return { kind: 'track', delayMs: 0, tracking: trackingFrom(record) };
   }
   const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-  if (deps.now() - record.updated_at < staleAfterMs) {
-    return finished(item, {
-      status: 'skipped',
-      code: 'IN_FLIGHT_ELSEWHERE',
-      reason: `another caller holds this deletion (${record.status})`,
-    });
-  }
   try {
     if (record.status === 'requested') {
+      if (deps.now() - record.updated_at < staleAfterMs) {
+        return finished(item, {
+          status: 'skipped',
+          code: 'IN_FLIGHT_ELSEWHERE',
+          reason: 'another caller holds this deletion (requested)',
+        });
+      }
       // `requested` always means no DELETE was sent: release it so executeDeletion can claim it again.
-      await deps.ledger.transition(record.id, {
-        from: ['requested'],
-        to: 'failed',
-        patch: { error: { code: 'ABANDONED', message: 'left before sending by a stopped run' } },
-      });
+      await releaseAbandonedClaim(record, lifecycleDeps(deps));
       return 'send';
     }
-    // `sent`: the DELETE may have reached upstream. Ask upstream rather than send it again.
-    const pollRef = itemPollRef(ref);
-    if (pollRef === undefined) {
-      await deps.ledger.transition(record.id, {
-        from: ['sent'],
-        to: 'failed',
-        patch: {
-          error: { code: 'DELETE_OUTCOME_UNKNOWN', message: 'a stopped run left the DELETE unconfirmed' },
-        },
-      });
-      return 'send';
-    }
-    let status: Awaited<ReturnType<BackupServiceAdapter['pollDeletion']>>;
-    try {
-      status = await deps.adapters[pollRef.service].pollDeletion(deps.client, pollRef, deps.signal);
-    } catch (error) {
-      if (error instanceof HuaweiThrottledError)
-        return { kind: 'throttled', retryAfterMs: error.retryAfterMs };
-      const code = (error as { code?: string }).code ?? 'POLL_FAILED';
-      return retryOrFail(item, task.attempt, code, (error as Error).message, deps);
-    }
-    const withId = status.requestId === undefined ? {} : { upstream_request_id: status.requestId };
-    if (status.state === 'done') {
-      const done = await deps.ledger.transition(record.id, {
-        from: ['sent'],
-        to: 'done',
-        patch: { ...withId, note: 'confirmed upstream after a stopped run' },
-      });
-      return outcomeOfFinal(item, done, task.sweep_id) as StepResult;
-    }
-    if (DELETING_STATUSES.test(status.reason ?? '')) {
-      await deps.ledger.transition(record.id, {
-        from: ['sent'],
-        to: 'running',
-        patch: { ...withId, poll_ref: pollRef, note: 'deletion found running after a stopped run' },
-      });
-      return { kind: 'track', delayMs: 0, tracking: startTracking(record.updated_at) };
-    }
-    // Still there and not being deleted: the DELETE never took effect, so sending it is the first one.
-    await deps.ledger.transition(record.id, {
-      from: ['sent'],
-      to: 'failed',
-      patch: {
-        ...withId,
-        error: {
-          code: 'DELETE_NOT_APPLIED',
-          message: `still present upstream (${status.reason ?? 'no status'})`,
-        },
-      },
+    // `sent` or `unknown`: the DELETE may have reached upstream. Ask upstream rather than send it again.
+    const resolution = await resolveDeletion(record, {
+      ...lifecycleDeps(deps),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    return 'send';
+    switch (resolution.kind) {
+      case 'done':
+        return outcomeOfFinal(item, resolution.record, task.sweep_id) as StepResult;
+      case 'tracking':
+        return { kind: 'track', delayMs: 0, tracking: startTracking(deps.now()) };
+      case 'not_applied':
+        return 'send';
+      case 'moved':
+      case 'unchanged':
+        return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: 'LEDGER_CONFLICT' };
+      case 'pending': {
+        const error = resolution.error;
+        if (error === undefined || error instanceof HuaweiThrottledError) {
+          return unresolvedRetry(task, record, deps, 'DELETE_OUTCOME_UNKNOWN', resolution.retryAfterMs);
+        }
+        // Upstream could not be asked: retried like any failure, and once the attempts are spent the item is
+        // reported pending (the record stays unresolved, a rerun asks again) — never failed on a guess.
+        const code = (error as { code?: string }).code ?? 'POLL_FAILED';
+        const next = retryOrFail(item, task.attempt, code, (error as Error).message, deps);
+        if (next.kind !== 'finished') return next;
+        return finished(item, {
+          status: 'pending',
+          code: 'OUTCOME_UNKNOWN',
+          reason: `the DELETE's outcome is not known and upstream could not be asked (${code})`,
+        });
+      }
+    }
   } catch (error) {
     if (error instanceof LedgerConflictError)
       return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: error.code };
@@ -371,7 +454,7 @@ async function resume(
 export async function pollPlannedDeletion(
   input: TrackDeletionTask,
   plan: PlanLookup,
-  deps: StepDeps,
+  stepDeps: StepDeps,
 ): Promise<StepResult> {
   const task = TrackDeletionTaskSchema.parse(input);
   const item = await plan(task.deletion_id);
@@ -381,6 +464,14 @@ export async function pollPlannedDeletion(
       { status: 'skipped', code: 'NOT_PLANNED', reason: 'not in the sweep plan' },
     );
   }
+  const guarded = await guardCredentials(
+    item,
+    () => stepDeps.ledger.get(task.deletion_id),
+    task.sweep_id,
+    stepDeps,
+  );
+  if (guarded.kind === 'finished') return guarded;
+  const deps = guarded.deps;
   const deletionDeps = {
     client: deps.client,
     ledger: deps.ledger,

@@ -17,6 +17,7 @@ import type { BackupService } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
+import { CredentialBreakers } from './credential-breaker.ts';
 import type { FanOutDecision } from './estimate.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
@@ -94,6 +95,11 @@ export interface SweepDeps {
   readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
   /** Queued mode: hand the planned items to the queue instead of running them here (see QueuedFanOut). */
   readonly fanOut?: QueuedFanOut | undefined;
+  /**
+   * The auth breaker (lib/sweep/credential-breaker.ts) for the listing and every step. Default: one in this
+   * process; the runtime passes one backed by the ledger's table so queued workers share the trip.
+   */
+  readonly credentialBreakers?: CredentialBreakers | undefined;
 }
 
 /**
@@ -144,6 +150,7 @@ function targetReport(target: PlannedTarget, counts: SweepCounts, durationMs: nu
     delete_share: target.delete_share,
     max_delete_share: target.max_delete_share,
     duration_ms: durationMs,
+    ...(target.failure === undefined ? {} : { failure: target.failure }),
   };
 }
 
@@ -156,6 +163,8 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
   const adapters = deps.adapters ?? defaultAdapters;
   const { ledger } = deps;
   const log = deps.logger;
+  // One breaker per sweep: the listing and every DELETE and poll go through it.
+  const credentialBreakers = deps.credentialBreakers ?? new CredentialBreakers();
 
   let summary: SweepSummary;
   let items: PlannedItem[];
@@ -179,7 +188,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
         defaultMaxDeleteShare: input.defaultMaxDeleteShare,
       },
       {
-        client: deps.client,
+        client: credentialBreakers.forSweep(sweepId).guard(deps.client),
         adapters,
         signal: deps.signal,
         listConcurrency: deps.listConcurrency,
@@ -292,6 +301,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
         tracking: deps.tracking,
         retry: deps.retry,
         staleAfterMs: deps.staleAfterMs,
+        credentialBreakers,
       },
     );
   }
@@ -355,9 +365,14 @@ function buildReport(parts: ReportParts): SweepReport {
     ),
   );
   const totals = sumCounts(targets);
+  const failedTargets = targets.filter((target) => target.failure !== undefined).length;
   return {
     sweep_id: parts.sweepId,
-    status: parts.input.dryRun ? 'completed' : statusOf(totals, parts.aborted),
+    status: parts.input.dryRun
+      ? failedTargets > 0
+        ? 'completed_with_failures'
+        : 'completed'
+      : statusOf(totals, parts.aborted, failedTargets),
     dry_run: parts.input.dryRun,
     resumed: parts.resumed,
     mode: 'inline',

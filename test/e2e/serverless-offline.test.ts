@@ -4,7 +4,8 @@
  *
  * Started as a user starts it, `npm run offline` (package.json): `--noAuth`, because serverless-offline 14 treats
  * the `aws_iam` HTTP API authorizer as a JWT authorizer and refuses to start without it, so IAM authorisation is
- * NOT checked here (callers are recorded as anonymous); `--localEnvironment`, so the handlers get this
+ * NOT checked here; each request names its caller with the `sls-offline-authorizer-override` header instead
+ * (the functions refuse a request without a caller identity). `--localEnvironment`, so the handlers get this
  * process's environment (the simulator's AK/SK, its endpoints, LEDGER=local) on top of provider.environment —
  * serverless.yml itself carries no credentials.
  */
@@ -146,9 +147,16 @@ afterAll(async () => {
   if (ledgerDir) rmSync(ledgerDir, { recursive: true, force: true });
 }, 30_000);
 
+/** The IAM identity API Gateway's `aws_iam` authorizer would give a signed caller. */
+const OFFLINE_CALLER = {
+  iam: { userArn: 'arn:aws:iam::123456789012:user/offline-test', accountId: '123456789012' },
+};
+
 async function del(path: string): Promise<{ status: number; headers: Headers; body: string }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'DELETE',
+    // serverless-offline's way to put an authorizer identity into the event (the functions refuse one without).
+    headers: { 'sls-offline-authorizer-override': JSON.stringify(OFFLINE_CALLER) },
     signal: AbortSignal.timeout(30_000),
   });
   return { status: response.status, headers: response.headers, body: await response.text() };

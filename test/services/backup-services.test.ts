@@ -175,7 +175,11 @@ describe('CSBS adapter', () => {
     route = () => ({ status: 200, body: { checkpoint_item: { ...items[1], status: 'deleted' } } });
     expect((await pollDeletion(client, poll)).state).toBe('done');
     route = () => ({ status: 400, body: { error_code: 'CSBS.3001', error_msg: 'not exist' } });
-    expect(await pollDeletion(client, poll)).toEqual({ state: 'done', requestId: 'rid-fake' });
+    expect(await pollDeletion(client, poll)).toEqual({
+      state: 'done',
+      upstream: 'gone',
+      requestId: 'rid-fake',
+    });
   });
 });
 

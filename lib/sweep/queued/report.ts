@@ -93,7 +93,7 @@ export async function queuedSweepReport(
   const status =
     totals.pending > 0
       ? 'running'
-      : totals.failed > 0 || totals.skipped > 0
+      : totals.failed > 0 || totals.skipped > 0 || summary.targets.some((target) => target.failure)
         ? 'completed_with_failures'
         : 'completed';
   return { sweep_id: sweepId, mode: 'queued', status, totals, targets };

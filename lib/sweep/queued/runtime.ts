@@ -10,6 +10,7 @@ import { ConfigurationError } from '../../huawei/errors.ts';
 import { documentClient } from '../../ledger/dynamodb.ts';
 import type { Runtime } from '../../runtime.ts';
 import { adapters } from '../../services/index.ts';
+import { credentialBreakersFor } from '../credential-breaker.ts';
 import { ledgerPlanLookup } from '../step.ts';
 import type { QueuedFanOut } from '../sweep.ts';
 import { SWEEP_IDENTITY } from '../sweep.ts';
@@ -64,6 +65,7 @@ export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
       executeDeletion,
       now: Date.now,
       requestedBy: SWEEP_IDENTITY,
+      credentialBreakers: credentialBreakersFor(rt.config),
     },
     planOf: ledgerPlanLookup(rt.ledger),
     semaphore: laneSemaphoreFor(rt.config),
