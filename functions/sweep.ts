@@ -10,16 +10,18 @@
  * SWEEP_QUEUE_URL set the sweep runs queued: it enqueues the planned items for the delete-worker and answers
  * 202 (status `queued`) at once; the worker finishing the last item stores the report.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
 import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
+import { publishSweepMetrics } from '../lib/metrics.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
 import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
 import { ScheduledSweepRequestSchema, SweepRequestSchema } from '../lib/sweep/request.ts';
-import { deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
+import { deadlineAt, deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
 
 type ScheduleEvent = EventBridgeEvent<'Scheduled Event', unknown>;
 
@@ -39,7 +41,9 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
-      // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
+      deadlineAt: deadlineAt(context, 3_000, HTTP_BUDGET_MS),
+      publishMetrics: publishSweepMetrics,
+      // SWEEP_MODE: auto (inline when the plan fits the time left, else queued and 202), inline or queued.
       sweep: {
         fanOut: sweepFanOutFor(rt.config),
         credentialBreakers: credentialBreakersFor(rt.config),
@@ -50,41 +54,44 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     return sweepResponse(report);
   });
 
-const scheduleHandler = middy<ScheduleEvent, unknown>().handler(async (event, context) => {
-  logger.resetKeys();
-  logger.appendKeys({ schedule_event_id: event.id });
-  const request = ScheduledSweepRequestSchema.parse(event.detail ?? {});
-  const rt = await runtime();
-  const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
-  let report: Awaited<ReturnType<typeof startSweep>>;
-  try {
-    report = await startSweep(
-      request,
-      { kind: 'sweep', principal: `schedule:${rule}` },
-      {
-        runtime: rt,
-        loadPolicy: (source) => loadPolicy(source),
-        logger,
-        signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
-        sweep: {
-          fanOut: sweepFanOutFor(rt.config),
-          credentialBreakers: credentialBreakersFor(rt.config),
-          semaphore: rt.laneSemaphore,
-          sweepLock: rt.sweepLock,
+const scheduleHandler = middy<ScheduleEvent, unknown>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event, context) => {
+    logger.appendKeys({ schedule_event_id: event.id });
+    const request = ScheduledSweepRequestSchema.parse(event.detail ?? {});
+    const rt = await runtime();
+    const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
+    let report: Awaited<ReturnType<typeof startSweep>>;
+    try {
+      report = await startSweep(
+        request,
+        { kind: 'sweep', principal: `schedule:${rule}` },
+        {
+          runtime: rt,
+          loadPolicy: (source) => loadPolicy(source),
+          logger,
+          signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
+          deadlineAt: deadlineAt(context, SCHEDULE_MARGIN_MS),
+          publishMetrics: publishSweepMetrics,
+          sweep: {
+            fanOut: sweepFanOutFor(rt.config),
+            credentialBreakers: credentialBreakersFor(rt.config),
+            semaphore: rt.laneSemaphore,
+            sweepLock: rt.sweepLock,
+          },
+          resumeUnfinished: true,
         },
-        resumeUnfinished: true,
-      },
-      `scheduled-${event.id}`,
-    );
-  } catch (error) {
-    if (error instanceof HttpLayerError && error.code === 'SWEEP_RUNNING') {
-      logger.info('scheduled sweep skipped: another sweep of the policy is running', { ...error.details });
-      return { status: 'skipped', code: 'SWEEP_RUNNING', ...error.details };
+        `scheduled-${event.id}`,
+      );
+    } catch (error) {
+      if (error instanceof HttpLayerError && error.code === 'SWEEP_RUNNING') {
+        logger.info('scheduled sweep skipped: another sweep of the policy is running', { ...error.details });
+        return { status: 'skipped', code: 'SWEEP_RUNNING', ...error.details };
+      }
+      throw error;
     }
-    throw error;
-  }
-  return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
-});
+    return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
+  });
 
 /** An API Gateway event, with or without its requestContext (the HTTP handler refuses the latter: 401). */
 function isHttpEvent(event: unknown): event is APIGatewayProxyEventV2 {

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { HuaweiClient } from './client.ts';
 import { ConfigurationError, HuaweiAuthError } from './errors.ts';
@@ -102,76 +103,164 @@ export const SecretCredentialsSchema = z
   });
 
 export interface SecretsManagerSourceOptions {
-  readonly client: SecretsManagerClient;
+  /** The SDK client Powertools Parameters calls; by default it creates its own (AWS_REGION). */
+  readonly client?: SecretsManagerClient | undefined;
   readonly secretId: string;
-  /** How long a fetched secret is reused; default 15 minutes. */
+  /** How long a fetched secret is reused (the Powertools cache's max age); default 15 minutes. */
   readonly ttlMs?: number;
-  readonly now?: () => number;
 }
 
+/** The secret's cache lifetime when none is given: 15 minutes (README "Configuration" says so too). */
+export const SECRET_TTL_MS = 15 * 60_000;
+
 /**
- * Fetches the secret once and reuses it for `ttlMs` (create it at module level: once per container).
- * Concurrent callers share one fetch; a failed fetch is not cached.
+ * One Secrets Manager secret's JSON text through Powertools Parameters' SecretsProvider: fetched on first use
+ * and cached by the provider for `ttlMs`, then fetched again. The provider (and the AWS SDK client it needs)
+ * is loaded on the first fetch, so a function that never reads a secret never loads either. Concurrent
+ * callers share one fetch (the provider alone would fetch once per caller); a failed fetch is not cached.
+ * Errors name the secret id and what is wrong, never a value.
  */
-export class SecretsManagerCredentialSource implements CredentialSource {
-  readonly #options: Required<Omit<SecretsManagerSourceOptions, 'client'>> & { client: SecretsManagerClient };
-  #cached: { credentials: StaticCredentials; expiresAt: number } | undefined;
-  #inflight: Promise<StaticCredentials> | undefined;
-  /** Number of GetSecretValue calls made (for tests and metrics). */
-  fetchCount = 0;
+export class SecretsManagerSecret {
+  readonly #options: SecretsManagerSourceOptions & { readonly ttlMs: number };
+  #provider: Promise<SecretsProvider> | undefined;
+  #inflight: Promise<unknown> | undefined;
+  /** The last text read and its parse: while the cache serves the same text, callers get the same object. */
+  #parsed: { text: string; json: unknown } | undefined;
+  /** Set when the cached text proved unusable: the next read bypasses the cache. */
+  #refetch = false;
 
   constructor(options: SecretsManagerSourceOptions) {
     if (!options.secretId) throw new ConfigurationError('secretId must be non-empty');
-    this.#options = {
-      client: options.client,
-      secretId: options.secretId,
-      ttlMs: options.ttlMs ?? 15 * 60_000,
-      now: options.now ?? Date.now,
-    };
+    this.#options = { ...options, ttlMs: options.ttlMs ?? SECRET_TTL_MS };
   }
 
-  async get(): Promise<AkSkCredentials> {
-    const cached = this.#cached;
-    if (cached && this.#options.now() < cached.expiresAt) return cached.credentials;
-    this.#inflight ??= this.#fetch().finally(() => {
+  get secretId(): string {
+    return this.#options.secretId;
+  }
+
+  /** Makes the next read fetch the secret again (its content was unusable: not cached, as a failed fetch). */
+  invalidate(): void {
+    this.#refetch = true;
+  }
+
+  /** The secret's JSON, from the provider's cache while it is fresh. */
+  json(): Promise<unknown> {
+    this.#inflight ??= this.#read().finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
   }
 
-  async #fetch(): Promise<StaticCredentials> {
-    const { client, secretId, ttlMs, now } = this.#options;
-    this.fetchCount++;
-    let text: string | undefined;
+  async #read(): Promise<unknown> {
+    const { secretId, client, ttlMs } = this.#options;
+    this.#provider ??= import('@aws-lambda-powertools/parameters/secrets').then(
+      ({ SecretsProvider }) => new SecretsProvider(client === undefined ? {} : { awsSdkV3Client: client }),
+    );
+    const provider = await this.#provider;
+    const forceFetch = this.#refetch;
+    let text: unknown;
     try {
-      const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      text = output.SecretString;
+      text = await provider.get(secretId, { maxAge: Math.max(1, Math.round(ttlMs / 1000)), forceFetch });
+      this.#refetch = false;
     } catch (error) {
+      this.invalidate();
       // The AWS error carries no secret value; keep it as the cause.
       throw new ConfigurationError(`secret ${secretId} cannot be read`, { cause: error });
     }
-    if (!text) throw new ConfigurationError(`secret ${secretId} has no SecretString`);
+    if (typeof text !== 'string' || text === '') {
+      this.invalidate();
+      throw new ConfigurationError(`secret ${secretId} has no SecretString`);
+    }
+    if (this.#parsed?.text === text) return this.#parsed.json;
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
+      this.invalidate();
       throw new ConfigurationError(`secret ${secretId} is not JSON`);
     }
-    const parsed = SecretCredentialsSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new ConfigurationError(`secret ${secretId} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
-    }
-    const credentials = new StaticCredentials(parsed.data.ak, parsed.data.sk, parsed.data.securityToken);
-    this.#cached = { credentials, expiresAt: now() + ttlMs };
-    return credentials;
+    this.#parsed = { text, json };
+    return json;
   }
 
   toJSON(): Record<string, string> {
     return { secretId: this.#options.secretId };
   }
   [inspect.custom](): string {
-    return `SecretsManagerCredentialSource(${this.#options.secretId})`;
+    return `SecretsManagerSecret(${this.#options.secretId})`;
   }
+}
+
+/**
+ * AK/SK from a Secrets Manager secret (SecretCredentialsSchema), reused while Powertools' cache holds the
+ * secret (`ttlMs`, default 15 minutes); the same credentials object comes back until the secret changes.
+ */
+export class SecretsManagerCredentialSource implements CredentialSource {
+  readonly #secret: SecretsManagerSecret;
+  #last: { json: unknown; credentials: StaticCredentials } | undefined;
+
+  constructor(options: SecretsManagerSourceOptions) {
+    this.#secret = new SecretsManagerSecret(options);
+  }
+
+  async get(): Promise<AkSkCredentials> {
+    const json = await this.#secret.json();
+    const last = this.#last;
+    if (last !== undefined && last.json === json) return last.credentials;
+    const parsed = SecretCredentialsSchema.safeParse(json);
+    if (!parsed.success) {
+      this.#secret.invalidate();
+      throw new ConfigurationError(
+        `secret ${this.#secret.secretId} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+      );
+    }
+    const credentials = new StaticCredentials(parsed.data.ak, parsed.data.sk, parsed.data.securityToken);
+    this.#last = { json, credentials };
+    return credentials;
+  }
+
+  toJSON(): Record<string, string> {
+    return { secretId: this.#secret.secretId };
+  }
+  [inspect.custom](): string {
+    return `SecretsManagerCredentialSource(${this.#secret.secretId})`;
+  }
+}
+
+/**
+ * IAM password identity in a Secrets Manager secret (token auth deployed): `domain_name`, `user_name`,
+ * `password`, or the HWC_IAM_* names of lib/config.ts.
+ */
+export const SecretIdentitySchema = z
+  .looseObject({
+    HWC_IAM_DOMAIN_NAME: z.string().min(1).optional(),
+    HWC_IAM_USER_NAME: z.string().min(1).optional(),
+    HWC_IAM_PASSWORD: z.string().min(1).optional(),
+    domain_name: z.string().min(1).optional(),
+    user_name: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+  })
+  .transform((secret, ctx): PasswordIdentity => {
+    const domainName = secret.HWC_IAM_DOMAIN_NAME ?? secret.domain_name;
+    const userName = secret.HWC_IAM_USER_NAME ?? secret.user_name;
+    const password = secret.HWC_IAM_PASSWORD ?? secret.password;
+    if (!domainName || !userName || !password) {
+      ctx.addIssue({ code: 'custom', message: 'needs domain_name, user_name and password for token auth' });
+      return z.NEVER;
+    }
+    return { domainName, userName, password };
+  });
+
+/** Reads the token-auth identity from a secret; errors name the secret, never a value. */
+export async function identityFromSecret(secret: SecretsManagerSecret): Promise<PasswordIdentity> {
+  const parsed = SecretIdentitySchema.safeParse(await secret.json());
+  if (!parsed.success) {
+    secret.invalidate();
+    throw new ConfigurationError(
+      `secret ${secret.secretId} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Signs each request with SDK-HMAC-SHA256. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BackupServiceSchema } from '../services/backup.ts';
+import { FanOutDecisionSchema } from './estimate.ts';
 
 /** How one planned deletion ended in this run. `pending`: not finished (the run was aborted); a rerun resumes it. */
 export const ItemStatusSchema = z.enum(['deleted', 'already_gone', 'failed', 'skipped', 'pending']);
@@ -95,6 +96,8 @@ export const SweepReportSchema = z.object({
   resumed: z.boolean(),
   /** queued: the items went to the sweep queue; status `queued`, every item pending (lib/sweep/queued). */
   mode: z.enum(['inline', 'queued']),
+  /** How the fan-out was chosen (sweep mode, estimate, budget) when a queue was configured. */
+  fan_out: FanOutDecisionSchema.optional(),
   started_at: z.iso.datetime(),
   finished_at: z.iso.datetime(),
   duration_ms: z.number().nonnegative(),

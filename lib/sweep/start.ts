@@ -4,21 +4,28 @@
  * HTTP. functions/sweep.ts only wires middy around these.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { PolicySource } from '../config.ts';
+import type { PolicySource, SweepMode } from '../config.ts';
 import { HttpLayerError, ProjectNotAllowedError, ValidationError } from '../http/errors.ts';
 import { jsonResponse } from '../http/responses.ts';
 import type { CallerIdentity } from '../ledger/schema.ts';
 import { type Policy, PolicyError, parsePolicy } from '../retention/policy.ts';
 import type { Runtime } from '../runtime.ts';
+import { chooseFanOut, estimateSweepMs } from './estimate.ts';
 import { UnknownTargetError } from './plan-sweep.ts';
 import type { SweepReport } from './report.ts';
 import { INLINE_POLICY_NEEDS_DRY_RUN, type SweepRequest } from './request.ts';
-import { runSweep, SweepConflictError, type SweepDeps, type SweepLogger } from './sweep.ts';
+import {
+  type QueuedFanOut,
+  runSweep,
+  SweepConflictError,
+  type SweepDeps,
+  type SweepLogger,
+} from './sweep.ts';
 import { SweepRunningError } from './sweep-lock.ts';
 
 export interface StartSweepDeps {
   readonly runtime: Pick<Runtime, 'client' | 'ledger' | 'allowlist'> & {
-    readonly config: { readonly policySource: PolicySource | undefined };
+    readonly config: { readonly policySource: PolicySource | undefined; readonly sweepMode?: SweepMode };
   };
   readonly loadPolicy: (source: PolicySource | undefined) => Promise<Policy>;
   readonly logger?: SweepLogger | undefined;
@@ -28,6 +35,32 @@ export interface StartSweepDeps {
   readonly sweep?: Partial<Omit<SweepDeps, 'client' | 'ledger' | 'signal' | 'logger'>>;
   /** Scheduled runs resume the policy's unfinished sweep first (SweepInput.resumeUnfinished). */
   readonly resumeUnfinished?: boolean | undefined;
+  /** When the invocation must stop (epoch ms): what `auto` compares the plan's estimate with. */
+  readonly deadlineAt?: number | undefined;
+  /** Publishes the report's metrics (lib/metrics.ts) with the lanes' throttle pauses per service. */
+  readonly publishMetrics?: (report: SweepReport, throttledByService: ReadonlyMap<string, number>) => unknown;
+}
+
+/**
+ * The configured queue under the sweep mode: `auto` asks the estimate for each plan (inline when it fits the
+ * time left before `deadlineAt`), `queued` always queues, and both say so in the report.
+ */
+function modeFanOut(
+  queue: QueuedFanOut | undefined,
+  mode: SweepMode | undefined,
+  deps: Pick<StartSweepDeps, 'deadlineAt' | 'now' | 'sweep'>,
+): QueuedFanOut | undefined {
+  if (queue === undefined || mode === undefined || mode === 'inline') return queue;
+  const now = () => (deps.now ?? (() => new Date()))().getTime();
+  return {
+    enqueue: (sweepId, items, context) => queue.enqueue(sweepId, items, context),
+    choose: (items) =>
+      chooseFanOut(
+        mode,
+        estimateSweepMs(items, { laneLimits: deps.sweep?.laneLimits }),
+        deps.deadlineAt === undefined ? undefined : deps.deadlineAt - now(),
+      ),
+  };
 }
 
 /** Validates an inline policy override; its problems come back as a 400 naming `body.policy.<field>`. */
@@ -87,8 +120,10 @@ export async function startSweep(
       if (!deps.runtime.allowlist.has(projectId)) throw new ProjectNotAllowedError(projectId);
     }
   }
+  const throttled = new Map<string, number>();
+  const onProgress = deps.sweep?.onProgress;
   try {
-    return await runSweep(
+    const report = await runSweep(
       {
         policy,
         sweepId: request.sweep_id ?? defaultSweepId,
@@ -100,12 +135,22 @@ export async function startSweep(
       },
       {
         ...deps.sweep,
+        fanOut: modeFanOut(deps.sweep?.fanOut, deps.runtime.config.sweepMode, deps),
+        onProgress: (progress) => {
+          if (progress.type === 'lane' && progress.event.type === 'throttled') {
+            const service = progress.event.lane.split('/')[0] ?? progress.event.lane;
+            throttled.set(service, (throttled.get(service) ?? 0) + 1);
+          }
+          onProgress?.(progress);
+        },
         client: deps.runtime.client,
         ledger: deps.runtime.ledger,
         logger: deps.logger,
         signal: deps.signal,
       },
     );
+    await deps.publishMetrics?.(report, throttled);
+    return report;
   } catch (error) {
     if (error instanceof UnknownTargetError) {
       throw new ValidationError(
@@ -142,6 +187,20 @@ export function sweepResponse(report: SweepReport): APIGatewayProxyStructuredRes
     );
   }
   return jsonResponse(report.status === 'aborted' || report.status === 'queued' ? 202 : 200, report);
+}
+
+/** The epoch ms `deadlineSignal` fires at (same arguments), or undefined without a deadline. */
+export function deadlineAt(
+  context: { getRemainingTimeInMillis?: () => number } | undefined,
+  marginMs: number,
+  capMs = Number.POSITIVE_INFINITY,
+  now = Date.now,
+): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining === undefined || !Number.isFinite(remaining)) {
+    return Number.isFinite(capMs) ? now() + capMs : undefined;
+  }
+  return now() + Math.max(1_000, Math.min(capMs, remaining - marginMs));
 }
 
 /** An AbortSignal that fires `marginMs` before the invocation's deadline (and never later than `capMs`). */

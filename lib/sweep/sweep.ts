@@ -18,6 +18,7 @@ import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts
 import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
 import { CredentialBreakers } from './credential-breaker.ts';
+import type { FanOutDecision } from './estimate.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -129,6 +130,8 @@ export interface QueuedFanOut {
     items: readonly PlannedItem[],
     context?: { readonly lockKey?: string | undefined },
   ): Promise<number>;
+  /** Auto mode (lib/sweep/estimate.ts): queue this plan, or run it inline? Absent: always queue. */
+  choose?(items: readonly PlannedItem[]): FanOutDecision;
 }
 
 /** The sweep id was used before for the other kind of run (a dry run's id cannot delete, and back). */
@@ -333,8 +336,11 @@ async function runSweepHeld(
   for (const item of items) targetOf.set(item.deletion_id, targetOfItem(item, names) ?? '(unknown)');
   const itemFinishedAt = new Map<string, number>();
   // --- queued mode: enqueue and answer at once (a rerun re-enqueues; the steps skip what is finished).
-  if (deps.fanOut !== undefined && !input.dryRun && items.length > 0) {
-    const queued = await deps.fanOut.enqueue(sweepId, items, { lockKey });
+  const fanOut = deps.fanOut !== undefined && !input.dryRun && items.length > 0 ? deps.fanOut : undefined;
+  const decision = fanOut?.choose?.(items);
+  const fanOutReport = decision === undefined ? {} : { fan_out: decision };
+  if (fanOut !== undefined && decision?.chosen !== 'inline') {
+    const queued = await fanOut.enqueue(sweepId, items, { lockKey });
     const report = SweepReportSchema.parse({
       ...buildReport({
         sweepId,
@@ -351,6 +357,7 @@ async function runSweepHeld(
       }),
       status: 'queued',
       mode: 'queued',
+      ...fanOutReport,
     });
     log?.info(`sweep queued ${queued}`, { sweep_report: report });
     return report;
@@ -399,8 +406,8 @@ async function runSweepHeld(
     );
   }
   const aborted = deps.signal?.aborted === true || outcomes.some((outcome) => outcome.status === 'pending');
-  const report = SweepReportSchema.parse(
-    buildReport({
+  const report = SweepReportSchema.parse({
+    ...buildReport({
       sweepId,
       input,
       summary,
@@ -413,7 +420,8 @@ async function runSweepHeld(
       aborted,
       targetOf,
     }),
-  );
+    ...fanOutReport,
+  });
   // An aborted run stays open in the ledger (status planned) so a rerun resumes it.
   if (!aborted) await ledger.finishSweep(sweepId, report);
   log?.info('sweep finished', { sweep_report: report });

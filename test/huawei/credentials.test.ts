@@ -1,14 +1,16 @@
 import { inspect } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
 import {
   createAkSkAuth,
   credentialsFromEnv,
   DEFAULT_LOGIN_COOL_DOWN_MS,
+  identityFromSecret,
   SecretsManagerCredentialSource,
+  SecretsManagerSecret,
   StaticCredentials,
   TokenAuth,
 } from '../../lib/huawei/credentials.ts';
@@ -71,8 +73,14 @@ describe('SecretsManagerCredentialSource', () => {
   const secrets = mockClient(SecretsManagerClient);
   beforeEach(() => secrets.reset());
 
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('fetches once, shares the fetch between concurrent callers, and refetches after the TTL', async () => {
-    let clock = 0;
+    // Powertools Parameters' cache expires on Date: a fake Date is the clock.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(0);
     secrets
       .on(GetSecretValueCommand, { SecretId: 'hwc/creds' })
       .resolves({ SecretString: JSON.stringify({ HUAWEICLOUD_SDK_AK: AK, HUAWEICLOUD_SDK_SK: SK }) });
@@ -80,19 +88,40 @@ describe('SecretsManagerCredentialSource', () => {
       client: new SecretsManagerClient({ region: 'eu-west-1' }),
       secretId: 'hwc/creds',
       ttlMs: 60_000,
-      now: () => clock,
     });
     const [a, b, c] = await Promise.all([source.get(), source.get(), source.get()]);
     expect(a.sk).toBe(SK);
     expect(b).toBe(a);
     expect(c).toBe(a);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    clock = 59_999;
-    await source.get();
+    vi.setSystemTime(60_000);
+    expect(await source.get()).toBe(a);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    clock = 60_000;
-    await source.get();
+    vi.setSystemTime(60_001);
+    expect((await source.get()).sk).toBe(SK);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('reads the token-auth identity from the same kind of secret, naming the secret when a key is missing', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify({ domain_name: 'acme', user_name: 'ops' }) })
+      .resolves({
+        SecretString: JSON.stringify({ domain_name: 'acme', user_name: 'ops', password: PASSWORD }),
+      });
+    const client = new SecretsManagerClient({ region: 'eu-west-1' });
+    const incomplete = await identityFromSecret(
+      new SecretsManagerSecret({ client, secretId: 'hwc/iam' }),
+    ).catch((e: unknown) => e);
+    expect(incomplete).toBeInstanceOf(ConfigurationError);
+    expect((incomplete as Error).message).toBe(
+      'secret hwc/iam needs domain_name, user_name and password for token auth',
+    );
+    expect(await identityFromSecret(new SecretsManagerSecret({ client, secretId: 'hwc/iam' }))).toEqual({
+      domainName: 'acme',
+      userName: 'ops',
+      password: PASSWORD,
+    });
   });
 
   it('accepts lower-case keys and a security token', async () => {

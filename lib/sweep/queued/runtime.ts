@@ -66,9 +66,12 @@ export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
   };
 }
 
-/** The sweep's fan-out from configuration: queued when SWEEP_QUEUE_URL is set, inline (undefined) otherwise. */
+/**
+ * The sweep's queue from configuration: none (inline) for SWEEP_MODE=inline or without SWEEP_QUEUE_URL;
+ * lib/sweep/start.ts decides per plan under `auto`.
+ */
 export function sweepFanOutFor(cfg: Config): QueuedFanOut | undefined {
-  return cfg.sweepQueueUrl === undefined
+  return cfg.sweepQueueUrl === undefined || cfg.sweepMode === 'inline'
     ? undefined
     : queuedFanOut(queueSenderFor(cfg), coordinationFor(cfg).completion);
 }
