@@ -9,6 +9,7 @@
  * Everything here is pure except `systemClock` and `sleep`, which go through an injected `Clock` so tests
  * can run hours of simulated polling in milliseconds.
  */
+import { AppError } from '../errors.ts';
 
 /** The time source and timers the sweep uses; inject a manual one in tests. */
 export interface Clock {
@@ -113,7 +114,7 @@ export function delayWithin(deadline: Deadline, nowMs: number, delayMs: number):
   return Math.min(delayMs, remainingMs(deadline, nowMs));
 }
 
-export class SleepAbortedError extends Error {
+export class SleepAbortedError extends AppError {
   override name = 'AbortError';
   readonly code = 'ABORTED';
 }

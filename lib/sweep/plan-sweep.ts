@@ -3,8 +3,10 @@
  * deletions another target keeps, and apply the circuit breaker. Pure of side effects apart from the listing
  * calls; nothing here deletes or writes.
  */
+
 import { z } from 'zod';
 import { plannedDeletionId, plannedTarget } from '../deletions/execute.ts';
+import { AppError } from '../errors.ts';
 import type { PlannedItem } from '../ledger/schema.ts';
 import { type Decision, plan } from '../retention/planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
@@ -69,7 +71,7 @@ export interface PlanSweepInput {
   readonly defaultMaxDeleteShare?: number | undefined;
 }
 
-export class UnknownTargetError extends Error {
+export class UnknownTargetError extends AppError {
   override name = 'UnknownTargetError';
   readonly code = 'UNKNOWN_TARGET';
   constructor(readonly targets: readonly string[]) {
