@@ -7,6 +7,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
+import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { runtime } from '../lib/runtime.ts';
@@ -18,10 +19,10 @@ import { deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts
 type ScheduleEvent = EventBridgeEvent<'Scheduled Event', unknown>;
 
 const loadPolicy = createPolicyLoader();
-/** API Gateway gives up after 30 s: stop the sweep in time to answer. */
-const HTTP_BUDGET_MS = 25_000;
+/** API Gateway gives up after 30 s: stop the sweep in time to answer (lib/budgets.ts). */
+const HTTP_BUDGET_MS = BUDGETS.sweepHttpBudgetMs;
 /** Leave the scheduled invocation time to write the report. */
-const SCHEDULE_MARGIN_MS = 30_000;
+const SCHEDULE_MARGIN_MS = BUDGETS.sweepScheduleMarginMs;
 
 const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware({ jsonBody: 'optional' }))
@@ -32,7 +33,8 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       runtime: rt,
       loadPolicy: (source) => loadPolicy(source),
       logger,
-      signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
+      signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
+      callSignal: deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs),
       // SWEEP_QUEUE_URL set: queued mode (enqueue and answer 202 at once); unset: inline.
       sweep: { fanOut: sweepFanOutFor(rt.config) },
     });
@@ -53,6 +55,7 @@ const scheduleHandler = middy<ScheduleEvent, unknown>().handler(async (event, co
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
+      callSignal: deadlineSignal(context, BUDGETS.sweepScheduleCallMarginMs),
       sweep: { fanOut: sweepFanOutFor(rt.config) },
     },
     `scheduled-${event.id}`,

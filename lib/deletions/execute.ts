@@ -8,6 +8,8 @@
  * The record moves to `sent` before the call: a crash mid-call leaves it in flight (blocking a resend) rather
  * than free to be sent twice.
  */
+import { BUDGETS } from '../budgets.ts';
+import { isRetryableCode } from '../errors.ts';
 import { HuaweiApiError, HuaweiNotFoundError, HuaweiThrottledError } from '../huawei/errors.ts';
 import { LedgerNotFoundError } from '../ledger/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -31,7 +33,7 @@ export interface DeletionDeps {
 }
 
 /** First poll of an accepted deletion is due this long after acceptance (a hint for callers and the sweep). */
-export const FIRST_POLL_DELAY_MS = 5_000;
+export const FIRST_POLL_DELAY_MS = BUDGETS.firstPollDelayMs;
 
 /** One planned backup deletion, as the sweep has it (Backup.delete_id / Backup.id). */
 export interface PlannedDeletionRef {
@@ -218,19 +220,12 @@ async function recordFailure(ledger: Ledger, id: string, error: unknown): Promis
     upstreamRequestId,
     code,
     message,
-    retryable: RETRYABLE_CODES.has(code),
+    // The one error table decides (lib/errors.ts); `error.outcomeUnknown` says whether upstream must be asked.
+    retryable: isRetryableCode(code),
     retryAfterMs: error instanceof HuaweiThrottledError ? error.retryAfterMs : undefined,
     error,
   };
 }
-
-const RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  'BUSY',
-  'THROTTLED',
-  'UPSTREAM_UNAVAILABLE',
-  'UPSTREAM_NETWORK',
-  'UPSTREAM_ERROR',
-]);
 
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;

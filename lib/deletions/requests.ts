@@ -4,6 +4,7 @@
  * injected dependencies; no API Gateway event in sight. Errors are the closed set lib/http maps to responses.
  */
 
+import { withDeletionId } from '../errors.ts';
 import { ResourceNotFoundError, ValidationError } from '../http/errors.ts';
 import { assertProjectAllowed } from '../http/project-allowlist.ts';
 import { issuesFromZod } from '../http/validation.ts';
@@ -90,8 +91,10 @@ function answer(outcome: ExecutedDeletion): RequestedDeletion {
     case 'started':
       return { kind: 'accepted', ...base, replayed: false };
     case 'gone':
-    case 'failed':
       throw outcome.error;
+    case 'failed':
+      // The answer names the deletion, so a caller can poll GET /deletions/{id} (e.g. after a timeout).
+      throw withDeletionId(outcome.error, outcome.deletionId);
     case 'skipped':
       return replay(outcome.record, base);
   }

@@ -10,6 +10,7 @@
  * the ledger down) stops the whole run the same way and is rethrown.
  */
 import { setMaxListeners } from 'node:events';
+import { BUDGETS } from '../budgets.ts';
 import type { PlannedItem } from '../ledger/schema.ts';
 import type { BackupService } from '../services/backup.ts';
 import { type Clock, sleep, systemClock } from './backoff.ts';
@@ -53,7 +54,7 @@ export interface InlineOptions {
   readonly onLaneEvent?: ((event: LaneEvent) => void) | undefined;
 }
 
-const DEFAULT_THROTTLE_PAUSE_MS = 1_000;
+const DEFAULT_THROTTLE_PAUSE_MS = BUDGETS.inlineThrottlePauseMs;
 
 class RunStopped extends Error {}
 

@@ -11,6 +11,7 @@
  * DELETE itself goes through `executeDeletion`, whose conditional ledger writes let only one caller send.
  */
 import { z } from 'zod';
+import { BUDGETS } from '../budgets.ts';
 import {
   abandonDeletion,
   type DeletionDeps,
@@ -106,8 +107,13 @@ export interface StepDeps {
   readonly signal?: AbortSignal | undefined;
 }
 
-export const DEFAULT_STALE_AFTER_MS = 10 * 60_000;
-const DEFAULT_RETRY = { maxAttempts: 8, busyDelayMs: 30_000, baseMs: 1_000, capMs: 60_000 } as const;
+export const DEFAULT_STALE_AFTER_MS = BUDGETS.staleAfterMs;
+const DEFAULT_RETRY = {
+  maxAttempts: BUDGETS.itemMaxAttempts,
+  busyDelayMs: BUDGETS.itemBusyDelayMs,
+  baseMs: 1_000,
+  capMs: BUDGETS.itemBackoffCapMs,
+} as const;
 
 /** Statuses whose upstream DELETE is underway: a stale `sent` record in these is tracked, not resent. */
 const DELETING_STATUSES = /\bstatus (deleting|waiting_delete|deleted|DISABLED)\b/;

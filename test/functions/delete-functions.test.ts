@@ -189,7 +189,8 @@ describe('DELETE /cbr/v3/{project_id}/backups/{backup_id}', () => {
     expect(reply.status).toBe(502);
     expect(reply.json.error.code).toBe('UPSTREAM_UNAVAILABLE');
     expectIds(reply);
-    expect(sim.inspect().deleteAttempts(backup.id)).toBe(2);
+    // A 5xx after the DELETE was sent may have been applied: the client does not repeat it.
+    expect(sim.inspect().deleteAttempts(backup.id)).toBe(1);
     sim.setFaults({});
     const retried = await invoke(deleteCbr, cbrEvent(backup.id));
     expectAccepted(retried);

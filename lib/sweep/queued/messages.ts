@@ -6,6 +6,7 @@
  *   {v: 1, kind: 'track',  sweep_id, deletion_id, tracking}  → pollPlannedDeletion
  */
 import { z } from 'zod';
+import { BUDGETS } from '../../budgets.ts';
 import { PlannedDeletionTaskSchema, TrackDeletionTaskSchema } from '../step.ts';
 
 /**
@@ -28,7 +29,7 @@ export const QueuedMessageSchema = z.discriminatedUnion('kind', [DeleteMessageSc
 export type QueuedMessage = z.output<typeof QueuedMessageSchema>;
 
 /** SQS caps DelaySeconds at 900 (15 min). */
-export const MAX_DELAY_SECONDS = 900;
+export const MAX_DELAY_SECONDS = BUDGETS.queueMaxDelayMs / 1000;
 
 /** One message to send, with its delay. */
 export interface OutgoingMessage {
