@@ -30,7 +30,7 @@ export function remainingMs(signal: AbortSignal | undefined, nowMs: number): num
 
 /** A signal that fires at `atMs` (real timers) and carries that deadline. */
 export function deadlineAt(atMs: number, now: () => number = Date.now): AbortSignal {
-  return withDeadline(AbortSignal.timeout(Math.max(0, atMs - now())), atMs);
+  return withDeadline(AbortSignal.timeout(Math.max(0, Math.ceil(atMs - now()))), atMs);
 }
 
 /** Aborts when any of `signals` does; carries the earliest of their deadlines. */

@@ -331,7 +331,11 @@ export class HuaweiClient {
         throw error;
       }
       const signed = { ...headers, ...authHeaders };
-      const left = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - this.#now();
+      // A signal's deadline cuts the attempt itself (its timer is exact). Only an explicit `deadlineMs` (no
+      // timer behind it) shortens undici's timeouts, whose coarse timers may fire a little early: an early
+      // cut followed by a fresh attempt in the last milliseconds would send a DELETE twice.
+      const left =
+        options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : options.deadlineMs - this.#now();
       const outcome = await this.#send(
         op.method,
         url,
