@@ -44,7 +44,7 @@ const client = createHuaweiClient({
   endpoints: createEndpointResolver({ overrides: { HUAWEICLOUD_SDK_REGION_CBR_TEST_1: `${base}/cbr` } }),
   auth: createAkSkAuth(new StaticCredentials('BENCHAK', 'bench-secret')),
 });
-const bare = new Pool(base, { connections: 16 });
+const bare = new Pool(base, { connections: 16, allowH2: false });
 
 const viaClient = () =>
   client.request(

@@ -37,7 +37,7 @@ interface LoadResult {
 }
 
 async function generateLoad(job: LoadJob): Promise<LoadResult> {
-  const pool = new Pool(job.origin, { connections: CONCURRENCY, keepAliveTimeout: 30_000 });
+  const pool = new Pool(job.origin, { connections: CONCURRENCY, keepAliveTimeout: 30_000, allowH2: false });
   let measuring = false;
   let stop = false;
   let ok = 0;

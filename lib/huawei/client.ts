@@ -133,6 +133,8 @@ function poolFor(origin: string, connectMs: number, connections: number): Pool {
       connections,
       keepAliveTimeout: 10_000,
       connect: { timeout: connectMs },
+      // undici 8 negotiates HTTP/2 by default; HTTP/1.1 until HTTP/2 has been tried against the real APIs.
+      allowH2: false,
     });
     pools.set(key, pool);
   }
