@@ -4,7 +4,7 @@
  * Waits go through an injected clock where the client allows it (throttling); where only real time can show
  * it (a hanging upstream), the assertion is that the deadline — not the client's own 10 s timeout — ended it.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as deleteCbr } from '../../functions/delete-cbr-backup.ts';
 import { handler as deleteDds } from '../../functions/delete-dds-backup.ts';
@@ -32,7 +32,7 @@ import { MemoryLaneSemaphore } from '../../lib/sweep/queued/semaphore.ts';
 import { SWEEP_IDENTITY } from '../../lib/sweep/sweep.ts';
 import { Picker, REGION, startDeletionSimulator } from '../deletions/fleet.ts';
 import { lambdaContext } from '../http/api-event.ts';
-import { eventFor, useRuntime } from './harness.ts';
+import { eventFor, invoke, useRuntime } from './harness.ts';
 
 let sim: Simulator;
 let projectId: string;
@@ -97,21 +97,15 @@ function contextWith(remainingMs: number): Context {
   return { ...lambdaContext(), getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
 }
 
+/** The reply, and how long the handler took (to show a deadline, not a 10 s client timeout, ended it). */
 async function call(
   handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>,
   event: APIGatewayProxyEventV2,
   context: Context,
 ) {
   const started = performance.now();
-  const raw = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw.headers ?? {})) headers[key.toLowerCase()] = String(value);
-  return {
-    status: raw.statusCode ?? 0,
-    headers,
-    json: raw.body ? JSON.parse(raw.body) : undefined,
-    tookMs: performance.now() - started,
-  };
+  const reply = await invoke(handler, event, context);
+  return { ...reply, tookMs: performance.now() - started };
 }
 
 const cbrEvent = (backupId: string) =>

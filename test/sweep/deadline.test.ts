@@ -20,6 +20,8 @@ import { lambdaContext } from '../http/api-event.ts';
 
 let sim: Simulator;
 let ledger: Ledger;
+/** The demo policy's DDS target in one region: 144 backups listed, 5 planned. */
+const TARGET = 'mongo-ap-southeast-1';
 const policyFile = new URL('../../policies/demo.yaml', import.meta.url).pathname;
 
 function sample<T>(name: string): T {
@@ -89,8 +91,10 @@ describe('a sweep whose DELETEs hang', () => {
   it('ends a scheduled sweep aborted before its invocation ends, every DELETE sent once at most', async () => {
     const event = sample<{ id: string; detail: Record<string, unknown> }>('sweep-schedule');
     event.id = 'deadline-schedule';
+    // One small target: listing it takes a fraction of the invocation even on a loaded machine.
+    event.detail = { targets: [TARGET] };
     const started = performance.now();
-    const result = (await handler(event as never, contextWith(3_000))) as {
+    const result = (await handler(event as never, contextWith(4_000))) as {
       status: string;
       sweep_id: string;
     };
@@ -105,10 +109,10 @@ describe('a sweep whose DELETEs hang', () => {
 
   it('answers POST /sweeps 202 with the partial report before API Gateway gives up', async () => {
     const event = sample<APIGatewayProxyEventV2>('sweep-http');
-    event.body = JSON.stringify({ dry_run: false, sweep_id: 'deadline-http' });
+    event.body = JSON.stringify({ dry_run: false, sweep_id: 'deadline-http', targets: [TARGET] });
     event.headers['content-length'] = String(Buffer.byteLength(event.body));
     const started = performance.now();
-    const response = (await handler(event, contextWith(3_000))) as APIGatewayProxyStructuredResultV2;
+    const response = (await handler(event, contextWith(4_000))) as APIGatewayProxyStructuredResultV2;
     const tookMs = performance.now() - started;
     expect(response.statusCode).toBe(202);
     const report = SweepReportSchema.parse(JSON.parse(response.body ?? ''));
