@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --table --json --seed N]`: the embedded default, end to end. Starts the Huawei Cloud
+ * `npm run demo [-- --table --json --seed N --html FILE --sweep-html FILE]`: the embedded default, end to end. Starts the Huawei Cloud
  * simulator in this process with a demo fleet (4 projects in 2 regions, CSBS, CBR and DDS, some backups in
  * progress or failed, a few protected by the policy), runs policies/demo.yaml against it — a dry run first
  * (plan and summary), then the real sweep with live progress — prints the report, and checks from the
@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closeHuaweiPools } from '../lib/huawei/client.ts';
 import { createMemoryLedger } from '../lib/ledger/index.ts';
+import { recordListings, simulatePlan, writePlanReport } from '../lib/report/plan-report.ts';
+import { writeStoredSweepReport } from '../lib/report/stored-sweep.ts';
 import { planTargets, renderPlanTable } from '../lib/retention/plan-targets.ts';
 import { loadPolicy, PolicyError } from '../lib/retention/policy.ts';
 import type { Backup } from '../lib/services/backup.ts';
@@ -24,6 +26,10 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(DEMO_SEED) },
     table: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    // The dry run's plan as the HTML report, with a 90-day simulation (lib/report).
+    html: { type: 'string', default: '.hwc-retention/demo-report.html' },
+    // The real sweep's stored outcome, as GET /sweeps/{id}/report renders it.
+    'sweep-html': { type: 'string', default: '.hwc-retention/demo-sweep-report.html' },
   },
 });
 
@@ -113,16 +119,14 @@ async function main(): Promise<number> {
 
     say('');
     say(`== 1. Plan (dry run: no DELETE is sent) [${elapsed()}]`);
-    const plan = await planTargets(
-      policy,
-      (target) =>
-        target.regions.flatMap((region) =>
-          target.projects.flatMap(
-            (projectId) => listings.get(`${target.service}/${region}/${projectId}`) ?? [],
-          ),
+    const recorder = recordListings((target) =>
+      target.regions.flatMap((region) =>
+        target.projects.flatMap(
+          (projectId) => listings.get(`${target.service}/${region}/${projectId}`) ?? [],
         ),
-      new Date(),
+      ),
     );
+    const plan = await planTargets(policy, recorder.list, new Date());
     const table = renderPlanTable(plan);
     // The full table lists every backup; by default show the target and resource lines only.
     say(
@@ -134,6 +138,17 @@ async function main(): Promise<number> {
             .join('\n'),
     );
     if (!values.table) say('(run with --table for every backup with its reasons)');
+    const simulations = simulatePlan(policy, plan, recorder.listings, { days: 90 });
+    const reportBytes = writePlanReport({
+      file: values.html,
+      plan,
+      listings: recorder.listings,
+      simulations,
+      title: 'Demo retention plan',
+    });
+    say(
+      `HTML report of this plan with a 90-day simulation: ${values.html} (${(reportBytes / 1024).toFixed(0)} KiB)`,
+    );
     const dry = await runSweep({ policy, dryRun: true, now: new Date() }, { client, ledger });
     say(
       `Dry run ${dry.sweep_id}: ${dry.totals.planned} deletions planned, ${dry.totals.kept} kept, DELETE calls so far: ${sim.inspect().requests.filter((r) => r.method === 'DELETE').length}`,
@@ -184,6 +199,8 @@ async function main(): Promise<number> {
     say(`== 3. Report [${elapsed()}]`);
     printReport(report);
     if (values.json) say(JSON.stringify(report, null, 2));
+    await writeStoredSweepReport(ledger, report.sweep_id, values['sweep-html']);
+    say(`HTML report of the stored sweep (GET /sweeps/${report.sweep_id}/report): ${values['sweep-html']}`);
 
     say('');
     say(`== 4. Check against the simulator's request log [${elapsed()}]`);

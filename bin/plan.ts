@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- --policy FILE [--json] [--cloud]`: lists every target of the policy through the Huawei
+ * `npm run plan -- --policy FILE [--json] [--cloud] [--html FILE] [--simulate 90d]`: lists every target of the policy through the Huawei
  * client, plans it, and prints a table per resource (or, with --json, the JSON plan). It never sends a DELETE.
  *
  * By default it runs against the embedded simulator with the demo fleet (policies/demo.yaml names its
@@ -11,16 +11,26 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { config, requireRegion } from '../lib/config.ts';
 import { closeHuaweiPools, createHuaweiClient } from '../lib/huawei/client.ts';
+import {
+  recordListings,
+  renderSimulationTable,
+  simulatePlan,
+  writePlanReport,
+} from '../lib/report/plan-report.ts';
 import { planTargets, renderPlanTable, toPlanJson } from '../lib/retention/plan-targets.ts';
 import { loadPolicy, type Policy, PolicyError } from '../lib/retention/policy.ts';
+import { parseSimulationDays } from '../lib/retention/simulate.ts';
 import { authProviderFor, endpointResolverFor } from '../lib/runtime.ts';
 import type { Backup } from '../lib/services/backup.ts';
 import { adapters, type HuaweiRequester } from '../lib/services/index.ts';
+import { pairProjectsWithRegions } from '../lib/services/projects.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
 import { simulatorClient, startDemoSimulator } from '../lib/sweep/demo-fleet.ts';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run plan -- --policy FILE [--json] [--cloud | --simulator]\n`);
+  process.stderr.write(
+    `${message}\nusage: npm run plan -- --policy FILE [--json] [--cloud | --simulator] [--html FILE] [--simulate 90d]\n`,
+  );
   process.exit(2);
 }
 
@@ -32,6 +42,8 @@ function parse() {
       json: { type: 'boolean', default: false },
       cloud: { type: 'boolean', default: false },
       simulator: { type: 'boolean', default: false },
+      html: { type: 'string' },
+      simulate: { type: 'string' },
     },
   });
 }
@@ -43,6 +55,12 @@ try {
 const { values } = parsed;
 if (values.policy === undefined) usage('--policy is required');
 if (values.cloud && values.simulator) usage('choose one of --cloud and --simulator');
+let simulateDays: number | undefined;
+try {
+  simulateDays = values.simulate === undefined ? undefined : parseSimulationDays(values.simulate);
+} catch (error) {
+  usage((error as Error).message);
+}
 
 async function main(policyFile: string): Promise<number> {
   let policy: Policy;
@@ -75,21 +93,40 @@ async function main(policyFile: string): Promise<number> {
       projects: readonly string[];
       regions: readonly string[];
     }): AsyncIterable<Backup> {
-      for (const region of target.regions) {
-        for (const projectId of target.projects) {
-          yield* adapters[target.service].listBackups(client, { region, projectId });
-        }
+      // Each project in its own region only: never the same backups twice.
+      const { listings } = await pairProjectsWithRegions(client, target, regionCache);
+      for (const { region, projectId } of listings) {
+        yield* adapters[target.service].listBackups(client, { region, projectId });
       }
     };
-    const result = await planTargets(policy, list, new Date(), (progress) => {
+    const regionCache = new Map<string, Promise<string>>();
+    const recorder = recordListings(list);
+    const result = await planTargets(policy, recorder.list, new Date(), (progress) => {
       if (progress.phase === 'planned') return;
       process.stderr.write(
         `  [${progress.targetIndex + 1}/${progress.targetCount}] ${progress.target}: ${progress.phase} ${progress.listed} backups\n`,
       );
     });
-    process.stdout.write(
-      values.json ? `${JSON.stringify(toPlanJson(result), null, 2)}\n` : renderPlanTable(result),
-    );
+    const simulations =
+      simulateDays === undefined
+        ? undefined
+        : simulatePlan(policy, result, recorder.listings, { days: simulateDays });
+    const json =
+      simulations === undefined
+        ? toPlanJson(result)
+        : { ...toPlanJson(result), simulation: [...simulations.values()] };
+    process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : renderPlanTable(result));
+    if (simulations !== undefined && !values.json)
+      process.stdout.write(`\n${renderSimulationTable(simulations, result.timezone)}`);
+    if (values.html !== undefined) {
+      const bytes = writePlanReport({
+        file: values.html,
+        plan: result,
+        listings: recorder.listings,
+        simulations,
+      });
+      process.stderr.write(`HTML report: ${values.html} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+    }
     return 0;
   } finally {
     await sim?.close();

@@ -165,6 +165,9 @@ export const ERROR_TABLE = {
   ENQUEUE_FAILED: { ...internal, retryable: true },
   LANE_THROTTLED: { ...internal, retryable: true },
   ABORTED: { ...internal, retryable: true },
+  // Record codes of lib/deletions: upstream showed a DELETE was not applied, or its job failed; both retried.
+  DELETE_NOT_APPLIED: { ...internal, retryable: true },
+  UPSTREAM_DELETION_FAILED: { ...internal, retryable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

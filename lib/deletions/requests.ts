@@ -8,10 +8,16 @@ import { withDeletionId } from '../errors.ts';
 import { ResourceNotFoundError, ValidationError } from '../http/errors.ts';
 import { assertProjectAllowed } from '../http/project-allowlist.ts';
 import { issuesFromZod } from '../http/validation.ts';
-import { HuaweiNotFoundError } from '../huawei/errors.ts';
+import { HuaweiApiError, HuaweiNotFoundError } from '../huawei/errors.ts';
 import type { CallerIdentity, DeletionRecord, DeletionTarget, LedgerService } from '../ledger/schema.ts';
 import { CSBS_PROVIDER_ID } from '../services/csbs.ts';
-import { type DeletionDeps, type ExecutedDeletion, pollAndRecord, runDeletion } from './execute.ts';
+import {
+  advanceDeletion,
+  type DeletionDeps,
+  type ExecutedDeletion,
+  resolveDeletion,
+  runDeletion,
+} from './lifecycle.ts';
 import { type DeletionInput, DeletionInputSchema } from './schemas.ts';
 import { type DeletionView, toDeletionView } from './view.ts';
 
@@ -66,7 +72,12 @@ export function deletionTarget(input: DeletionInput): { service: LedgerService; 
   }
 }
 
-/** Validates, checks the allowlist, and runs the deletion once (a retry gets the existing record back). */
+/**
+ * Validates, checks the allowlist, and runs the deletion once. A repeat finds the existing record: a finished
+ * one answers as it did; one left `sent` by a stopped caller or `unknown` after a lost answer is resolved by
+ * asking upstream first (lib/deletions/lifecycle.ts) — finished, tracked, or, only when upstream proves the
+ * DELETE did not happen, re-armed and sent once.
+ */
 export async function requestDeletion(
   input: DeletionInput,
   requestedBy: CallerIdentity,
@@ -76,11 +87,25 @@ export async function requestDeletion(
   if (!parsed.success) throw new ValidationError('path', issuesFromZod(parsed.error, 'path'));
   assertProjectAllowed(deps.allowlist, parsed.data.projectId);
   const { service, target } = deletionTarget(parsed.data);
-  const outcome = await runDeletion(
-    { service, region: deps.region, projectId: parsed.data.projectId, target, requestedBy },
-    deps,
-  );
-  return answer(outcome);
+  const request = { service, region: deps.region, projectId: parsed.data.projectId, target, requestedBy };
+  const outcome = await runDeletion(request, deps);
+  if (
+    outcome.kind !== 'skipped' ||
+    (outcome.record.status !== 'sent' && outcome.record.status !== 'unknown')
+  ) {
+    return answer(outcome);
+  }
+  const resolution = await resolveDeletion(outcome.record, deps);
+  if (resolution.kind === 'not_applied') return answer(await runDeletion(request, deps));
+  return answer({
+    ...outcome,
+    record: resolution.record,
+    upstreamRequestId: lastRequestId(resolution.record),
+  });
+}
+
+function lastRequestId(record: DeletionRecord): string | undefined {
+  return record.upstream_request_ids.at(-1);
 }
 
 function answer(outcome: ExecutedDeletion): RequestedDeletion {
@@ -93,7 +118,9 @@ function answer(outcome: ExecutedDeletion): RequestedDeletion {
     case 'gone':
       throw outcome.error;
     case 'failed':
-      // The answer names the deletion, so a caller can poll GET /deletions/{id} (e.g. after a timeout).
+    case 'unknown':
+      // Unknown: the error as it came (the record is `unknown`); a repeat or GET /deletions/{id} asks
+      // upstream before anything is sent again. Either way the answer names the deletion to poll.
       throw withDeletionId(outcome.error, outcome.deletionId);
     case 'skipped':
       return replay(outcome.record, base);
@@ -106,14 +133,19 @@ function replay(
   base: Omit<RequestedDeletion, 'kind' | 'replayed'>,
 ): RequestedDeletion {
   if (record.status === 'done') return { kind: 'done', ...base, replayed: true };
+  const recorded = {
+    service: record.service,
+    operation: `${record.service}.delete (recorded)`,
+    errorCode: record.upstream_code,
+    errorMessage: record.error?.message,
+    requestId: base.upstreamRequestId,
+  };
   if (record.status === 'gone') {
-    throw new HuaweiNotFoundError({
-      service: record.service,
-      operation: `${record.service}.delete (recorded)`,
-      status: record.upstream_status ?? 404,
-      errorCode: record.upstream_code,
-      requestId: base.upstreamRequestId,
-    });
+    throw new HuaweiNotFoundError({ ...recorded, status: record.upstream_status ?? 404 });
+  }
+  // Refused for good: the recorded refusal again, and nothing sent.
+  if (record.status === 'failed' && record.error?.permanent === true) {
+    throw HuaweiApiError.fromResponse({ ...recorded, status: record.upstream_status ?? 400 });
   }
   return { kind: 'accepted', ...base, replayed: true };
 }
@@ -124,8 +156,9 @@ export interface DeletionState {
 }
 
 /**
- * The deletion's state; while it is accepted/running, upstream is polled once and the result recorded. A
- * failing poll (throttled, unreachable) does not fail the read: the stored state is returned with
+ * The deletion's state, moved one step forward first without sending anything: accepted/running is polled,
+ * sent/unknown is resolved by asking upstream (lib/deletions/lifecycle.ts `advanceDeletion`). A failing look
+ * upstream (throttled, unreachable) does not fail the read: the stored state is returned with
  * `refresh_error` so a poller keeps polling. Unknown ids and projects outside the allowlist are 404.
  */
 export async function refreshDeletion(
@@ -136,12 +169,9 @@ export async function refreshDeletion(
   if (record === undefined || !deps.allowlist.has(record.project_id)) {
     throw new ResourceNotFoundError('deletion', deletionId);
   }
-  if (record.status !== 'accepted' && record.status !== 'running') {
-    return { deletion: toDeletionView(record), upstreamRequestId: record.upstream_request_ids.at(-1) };
-  }
   try {
-    const polled = await pollAndRecord(deletionId, deps);
-    return { deletion: toDeletionView(polled.record), upstreamRequestId: polled.upstreamRequestId };
+    const advanced = await advanceDeletion(deletionId, deps);
+    return { deletion: toDeletionView(advanced.record), upstreamRequestId: advanced.upstreamRequestId };
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     const current = (await deps.ledger.get(deletionId)) ?? record;

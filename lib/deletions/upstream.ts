@@ -113,7 +113,7 @@ async function pollCsbsItems(
   where: { region: string; projectId: string },
   signal?: AbortSignal,
 ): Promise<DeletionStatus> {
-  let last: DeletionStatus = { state: 'done' };
+  let last: DeletionStatus = { state: 'done', upstream: 'gone' };
   for (const itemId of itemIds) {
     last = await pollCsbsItem(
       client,

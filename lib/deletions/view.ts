@@ -14,7 +14,10 @@ export const DeletionViewSchema = z.object({
   project_id: z.string(),
   target: DeletionTargetSchema,
   status: DeletionStatusSchema,
-  /** True once nothing more will happen (done, gone, failed). */
+  /**
+   * True once nothing more will happen by itself (done, gone, failed). `unknown`: a DELETE went out without a
+   * definitive answer; reading the deletion asks upstream and moves it on.
+   */
   final: z.boolean(),
   requested_by: z.object({ kind: z.string(), principal: z.string() }),
   sweep_id: z.string().optional(),
@@ -22,7 +25,7 @@ export const DeletionViewSchema = z.object({
   upstream_request_ids: z.array(z.string()),
   upstream_status: z.number().int().optional(),
   upstream_code: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z.object({ code: z.string(), message: z.string(), permanent: z.boolean().optional() }).optional(),
   history: z.array(z.object({ status: DeletionStatusSchema, at: z.string(), note: z.string().optional() })),
   created_at: z.string(),
   updated_at: z.string(),

@@ -6,6 +6,7 @@ import { BUDGETS } from '../budgets.ts';
 import { IllegalTransitionError, LedgerConflictError } from './errors.ts';
 import {
   type BeginResult,
+  canonicalTarget,
   type DeletionPatch,
   DeletionPatchSchema,
   type DeletionRecord,
@@ -85,6 +86,7 @@ export function newDeletionRecord(input: NewDeletion, now: number): DeletionReco
   const parsed = NewDeletionSchema.parse(input);
   return {
     ...parsed,
+    target: canonicalTarget(parsed.target),
     id: deletionId(parsed.service, parsed.region, parsed.project_id, parsed.target),
     status: 'requested',
     attempts: 0,
@@ -99,9 +101,10 @@ export function newDeletionRecord(input: NewDeletion, now: number): DeletionReco
 export type RearmDecision = { kind: 'keep' } | { kind: 'rearm'; record: DeletionRecord };
 
 /**
- * What `beginDeletion` does with an existing record: keep it (in flight, or finished within the window) or
- * replace it — a failed one becomes `requested` again with its history; a finished one older than the window
- * starts over.
+ * What `beginDeletion` does with an existing record: keep it (in flight, finished within the window, or
+ * refused for good) or replace it — a failed one becomes `requested` again with its history; a finished one
+ * older than the window starts over. A finished DIS deletion always starts over: a consumer can commit the
+ * checkpoint again, and deleting a DIS checkpoint is idempotent upstream, so a repeat is a new DELETE.
  */
 export function decideRearm(
   existing: DeletionRecord,
@@ -110,6 +113,7 @@ export function decideRearm(
   windowMs: number,
 ): RearmDecision {
   if (existing.status === 'failed') {
+    if (existing.error?.permanent === true) return { kind: 'keep' };
     const note = fresh.sweep_id === undefined ? 'retry' : `retry by sweep ${fresh.sweep_id}`;
     return {
       kind: 'rearm',
@@ -125,7 +129,8 @@ export function decideRearm(
       },
     };
   }
-  if ((existing.status === 'done' || existing.status === 'gone') && existing.updated_at < now - windowMs) {
+  const finished = existing.status === 'done' || existing.status === 'gone';
+  if (finished && (existing.service === 'dis' || existing.updated_at < now - windowMs)) {
     return { kind: 'rearm', record: { ...fresh, version: existing.version + 1 } };
   }
   return { kind: 'keep' };

@@ -2,8 +2,10 @@
  * The ledger's records. Zod schemas are the only source of types. A deletion moves through
  *
  *   requested → sent → accepted | running → done | gone | failed      (failed → requested re-arms a retry)
+ *                  ↘ unknown → running | done | gone | failed          (resolved only by asking upstream)
  *
- * and every move is appended to `history` with its timestamp.
+ * and every move is appended to `history` with its timestamp. lib/deletions/lifecycle.ts is the one owner of
+ * these moves and documents when each is made.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -18,6 +20,8 @@ export const DeletionStatusSchema = z.enum([
   'sent',
   'accepted',
   'running',
+  /** A DELETE went out and no definitive answer came back: it may have been applied. Never resent as is. */
+  'unknown',
   'done',
   'gone',
   'failed',
@@ -25,13 +29,20 @@ export const DeletionStatusSchema = z.enum([
 export type DeletionStatus = z.infer<typeof DeletionStatusSchema>;
 
 /** Statuses in which an upstream DELETE may be in flight: a second one must not be sent. */
-export const IN_FLIGHT_STATUSES: readonly DeletionStatus[] = ['requested', 'sent', 'accepted', 'running'];
+export const IN_FLIGHT_STATUSES: readonly DeletionStatus[] = [
+  'requested',
+  'sent',
+  'accepted',
+  'running',
+  'unknown',
+];
 export const FINAL_STATUSES: readonly DeletionStatus[] = ['done', 'gone', 'failed'];
 
 /** The only moves a deletion can make. `running → running` records a poll without a status change. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<DeletionStatus, readonly DeletionStatus[]>> = {
   requested: ['sent', 'failed', 'gone'],
-  sent: ['accepted', 'running', 'done', 'gone', 'failed'],
+  sent: ['accepted', 'running', 'unknown', 'done', 'gone', 'failed'],
+  unknown: ['running', 'done', 'gone', 'failed'],
   accepted: ['running', 'done', 'gone', 'failed'],
   running: ['running', 'done', 'gone', 'failed'],
   failed: ['requested'],
@@ -76,7 +87,15 @@ export const CallerIdentitySchema = z.object({
 });
 export type CallerIdentity = z.infer<typeof CallerIdentitySchema>;
 
-export const DeletionErrorSchema = z.object({ code: z.string(), message: z.string() });
+export const DeletionErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /**
+   * Upstream said this backup can never be deleted (e.g. CBR 6201): the failure is not re-armed, and a sweep
+   * skips the backup with this reason instead of sending a DELETE every night.
+   */
+  permanent: z.boolean().optional(),
+});
 
 export const HistoryEntrySchema = z.object({
   status: DeletionStatusSchema,
@@ -211,10 +230,53 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** DIS partition ids: `shardId-` and ten digits, or the plain partition number (seed 004, DeleteCheckpoint). */
+const DIS_PLAIN_PARTITION = /^\d{1,10}$/;
+
+/**
+ * The one spelling of a target, so equal deletions get equal ids (and the same DELETE) however they were asked:
+ * - CBR backup, CSBS checkpoint and item ids are UUIDs, DDS backup ids 32 hex characters and `brNN`; Huawei
+ *   issues them in lower case (every id in the SDK models' examples and the API pages is), so they are compared
+ *   and sent lower-cased: an upper-case spelling names the same backup, not a new deletion. Whether the services
+ *   themselves match ids case-insensitively is not documented; lower case is the form they issue.
+ * - CSBS checkpoint items: duplicates dropped, sorted (`[a, b]` and `[b, a]` are one deletion).
+ * - DIS partition ids: `0` and `shardId-0000000000` name the same partition (seed 004 accepts both); the
+ *   `shardId-` form is kept. Stream and app names are case-sensitive in DIS and stay as given.
+ * Project ids are not touched: the allowlist and the services compare them exactly.
+ */
+export function canonicalTarget(target: DeletionTarget): DeletionTarget {
+  switch (target.kind) {
+    case 'backup':
+      return { kind: 'backup', backup_id: target.backup_id.toLowerCase() };
+    case 'checkpoint':
+      return {
+        kind: 'checkpoint',
+        provider_id: target.provider_id.toLowerCase(),
+        checkpoint_id: target.checkpoint_id.toLowerCase(),
+        ...(target.checkpoint_items === undefined
+          ? {}
+          : {
+              checkpoint_items: [
+                ...new Set(target.checkpoint_items.map((item) => item.toLowerCase())),
+              ].sort(),
+            }),
+      };
+    case 'dis_checkpoint': {
+      const partition = target.partition_id;
+      return {
+        ...target,
+        ...(partition !== undefined && DIS_PLAIN_PARTITION.test(partition)
+          ? { partition_id: `shardId-${partition.padStart(10, '0')}` }
+          : {}),
+      };
+    }
+  }
+}
+
 /**
  * The deterministic deletion id: the same (service, region, project, target) always gets the same id, so a
  * retried request or an overlapping sweep finds the existing record instead of sending a second DELETE.
- * CSBS checkpoint items are sorted first: `[a, b]` and `[b, a]` are the same deletion.
+ * The target is taken in its canonical spelling (`canonicalTarget`).
  */
 export function deletionId(
   service: LedgerService,
@@ -222,12 +284,8 @@ export function deletionId(
   projectId: string,
   target: DeletionTarget,
 ): string {
-  const normalised =
-    target.kind === 'checkpoint' && target.checkpoint_items !== undefined
-      ? { ...target, checkpoint_items: [...new Set(target.checkpoint_items)].sort() }
-      : target;
   const digest = createHash('sha256')
-    .update(canonicalJson({ service, region, project_id: projectId, target: normalised }))
+    .update(canonicalJson({ service, region, project_id: projectId, target: canonicalTarget(target) }))
     .digest('base64url');
   return `del_${digest.slice(0, 32)}`;
 }

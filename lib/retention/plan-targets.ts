@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Backup, BackupServiceSchema } from '../services/backup.ts';
 import { calendarFor } from './calendar.ts';
-import { type Decision, DecisionSchema, PlanSummarySchema, plan } from './planner.ts';
+import { type Decision, DecisionSchema, type PlanSummary, PlanSummarySchema, plan } from './planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from './policy.ts';
 
 /**
@@ -127,7 +127,7 @@ export function toPlanJson(result: PolicyPlan): PlanJson {
 }
 
 /** Decisions come from `plan` grouped by resource already: the [start, end) index range of each resource. */
-function resourceRuns(decisions: readonly Decision[]): [number, number][] {
+export function resourceRuns(decisions: readonly Decision[]): [number, number][] {
   const runs: [number, number][] = [];
   let start = 0;
   for (let index = 1; index <= decisions.length; index += 1) {
@@ -144,7 +144,7 @@ function resourceRuns(decisions: readonly Decision[]): [number, number][] {
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
@@ -153,6 +153,26 @@ function formatBytes(bytes: number): string {
     unit += 1;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** What the deletions free: known bytes, and how many have no size (never shown as 0 B). */
+export function deletedSize(
+  summary: Pick<PlanSummary, 'deleted' | 'deleted_bytes' | 'deleted_unknown_size'>,
+): string {
+  const unknown = summary.deleted_unknown_size ?? 0;
+  if (summary.deleted > 0 && unknown >= summary.deleted) return 'size unknown';
+  const known = formatBytes(summary.deleted_bytes);
+  return unknown > 0 ? `${known} + ${unknown} of unknown size` : known;
+}
+
+/** A header and rows as aligned text lines; the last column is not padded. */
+export function textColumns(header: readonly string[], rows: readonly string[][], indent: string): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+  );
+  const format = (row: readonly string[]) =>
+    `${indent}${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')}`;
+  return [format(header), ...rows.map(format)];
 }
 
 /** The human table: per target a headline, per resource its backups newest first with action and reasons. */
@@ -177,7 +197,7 @@ export function renderPlanTable(result: PolicyPlan): string {
       '',
       `Target ${target.name} (${target.service}): listed ${target.listed}, in scope ${summary.considered}, ` +
         `${summary.resources} resources, keep ${summary.kept}, delete ${summary.deleted} ` +
-        `(${formatBytes(summary.deleted_bytes)}), delete share ${percent(summary.delete_share)}${breaker}`,
+        `(${deletedSize(summary)}), delete share ${percent(summary.delete_share)}${breaker}`,
     );
     for (const [start, end] of resourceRuns(target.decisions)) {
       const decisions = target.decisions.slice(start, end);
@@ -191,13 +211,9 @@ export function renderPlanTable(result: PolicyPlan): string {
         d.backup_id,
         d.reasons.join(', '),
       ]);
-      const header = ['ACTION', `CREATED (${result.timezone})`, 'BACKUP', 'REASONS'];
-      const widths = header.map((title, column) =>
-        Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+      lines.push(
+        ...textColumns(['ACTION', `CREATED (${result.timezone})`, 'BACKUP', 'REASONS'], rows, '    '),
       );
-      const format = (row: string[]) =>
-        `    ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')}`;
-      lines.push(format(header), ...rows.map(format));
     }
   }
   return `${lines.join('\n')}\n`;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type Backup, resourceKey } from '../services/backup.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
 import { addReason, compareNewestFirst, isRepeat, KeepRuleWalk } from './keep-rules.ts';
+import { applyMaxGap } from './max-gap.ts';
 import type { ResolvedTarget, Target } from './policy.ts';
 import { type CompiledRules, compileRules, type RetentionRules } from './rules.ts';
 
@@ -33,7 +34,10 @@ export const PlanSummarySchema = z.object({
   kept: z.number().int(),
   deleted: z.number().int(),
   finished: z.number().int(),
+  /** Bytes of the deletions whose size the service reports. */
   deleted_bytes: z.number(),
+  /** Deletions whose size is unknown (CBR never reports one): their bytes are not in deleted_bytes. */
+  deleted_unknown_size: z.number().int().default(0),
   /** deleted ÷ finished+failed candidates; compared with max_delete_share by the sweep. */
   delete_share: z.number(),
   max_delete_share_exceeded: z.boolean(),
@@ -54,6 +58,30 @@ const IN_PROGRESS_REASON: readonly string[] = Object.freeze(['in progress']);
 const DELETING_REASON: readonly string[] = Object.freeze(['deleting']);
 const MIN_KEEP_REASON: readonly string[] = Object.freeze(['min_keep']);
 const REPEAT_REASON: readonly string[] = Object.freeze(['listed twice; decided once']);
+const CHAIN_BASE_REASON: readonly string[] = Object.freeze(['base of a kept incremental chain']);
+const CHAIN_LINK_REASON: readonly string[] = Object.freeze(['link of a kept incremental chain']);
+/** `image_type`s in scope when a target names none: replication copies are left alone. */
+export const DEFAULT_IMAGE_TYPES: readonly string[] = Object.freeze(['backup']);
+
+/** One shared, frozen reason list per upstream refusal ("not deletable upstream", "instance restoring", ...). */
+const upstreamReasons = new Map<string, readonly string[]>();
+function upstreamReason(reason: string): readonly string[] {
+  let reasons = upstreamReasons.get(reason);
+  if (reasons === undefined) {
+    reasons = Object.freeze([reason]);
+    upstreamReasons.set(reason, reasons);
+  }
+  return reasons;
+}
+
+/** `expires upstream 2026-12-20`: CBR's own retention, shown beside the decision's reasons. */
+function withExpiry(decision: Decision, expiresAt: number): Decision {
+  const day = new Date(expiresAt).toISOString().slice(0, 10);
+  return {
+    ...decision,
+    reasons: Object.freeze([...decision.reasons, `expires upstream ${day}`]) as string[],
+  };
+}
 
 function protection(backup: Backup, rules: CompiledRules): string | undefined {
   if (
@@ -135,8 +163,12 @@ function decideRange(
   candidates.length = 0;
   let keptFinished = 0;
   let isNewestFinished = true;
+  let hasIncremental = false;
+  let hasExpiry = false;
   for (let index = start; index < end; index += 1) {
     const backup = sorted[index] as Backup;
+    if (backup.incremental === true) hasIncremental = true;
+    if (backup.expires_at !== undefined) hasExpiry = true;
     if (isRepeat(sorted, start, index)) {
       out[index] = decision(backup, key, 'keep', REPEAT_REASON);
       continue;
@@ -163,12 +195,57 @@ function decideRange(
   // min_keep tops the resource up with the newest backups that nothing else kept.
   for (const index of candidates) {
     const backup = sorted[index] as Backup;
-    if (keptFinished < rules.minKeep) {
+    if (backup.not_deletable !== undefined) {
+      // Upstream would refuse the deletion: never a candidate, and it stays as a restore point.
+      out[index] = decision(backup, key, 'keep', upstreamReason(backup.not_deletable));
+      keptFinished += 1;
+    } else if (keptFinished < rules.minKeep) {
       out[index] = decision(backup, key, 'keep', MIN_KEEP_REASON);
       keptFinished += 1;
     } else {
       out[index] = decision(backup, key, 'delete', rules.deleteReason);
     }
+  }
+  if (hasIncremental) keepIncrementalChains(sorted, start, end, key, out);
+  // The RPO guard, last: it only turns deletions back into keeps.
+  if (rules.maxGap !== undefined) {
+    applyMaxGap(rules, sorted, start, end, out, (index, reasons) =>
+      decision(sorted[index] as Backup, key, 'keep', reasons),
+    );
+  }
+  if (hasExpiry) {
+    for (let index = start; index < end; index += 1) {
+      const expiresAt = (sorted[index] as Backup).expires_at;
+      if (expiresAt !== undefined) out[index] = withExpiry(out[index] as Decision, expiresAt);
+    }
+  }
+}
+
+/**
+ * DDS incremental backups restore on top of the full backup before them (and the incremental ones between):
+ * walking newest → oldest, once a kept incremental is seen, every finished backup back to and including the
+ * next full one is kept.
+ */
+function keepIncrementalChains(
+  sorted: readonly Backup[],
+  start: number,
+  end: number,
+  key: string,
+  out: Decision[],
+): void {
+  let needsBase = false;
+  for (let index = start; index < end; index += 1) {
+    const backup = sorted[index] as Backup;
+    const current = out[index] as Decision;
+    if (backup.state !== 'finished') continue;
+    if (backup.incremental === true) {
+      if (current.action === 'keep') needsBase = true;
+      else if (needsBase) out[index] = decision(backup, key, 'keep', CHAIN_LINK_REASON);
+      continue;
+    }
+    if (needsBase && current.action === 'delete')
+      out[index] = decision(backup, key, 'keep', CHAIN_BASE_REASON);
+    needsBase = false;
   }
 }
 
@@ -183,6 +260,8 @@ function decideUnfinished(
   const protectedBy = protection(backup, rules);
   if (protectedBy !== undefined)
     return decision(backup, key, 'keep', addReason(undefined, protectedBy).reasons);
+  if (backup.not_deletable !== undefined)
+    return decision(backup, key, 'keep', upstreamReason(backup.not_deletable));
   if (rules.failedMaxAge !== undefined && backup.created_at <= failedThreshold) {
     return decision(backup, key, 'delete', rules.failedDeleteReason);
   }
@@ -197,6 +276,11 @@ export function inScope(
   if (backup.service !== target.service) return false;
   if (!target.projects.includes(backup.project_id) || !target.regions.includes(backup.region)) return false;
   const filters = target.filters;
+  if (
+    backup.image_type !== undefined &&
+    !(filters?.image_types ?? DEFAULT_IMAGE_TYPES).includes(backup.image_type)
+  )
+    return false;
   if (filters === undefined) return true;
   if (filters.resource_ids !== undefined && !filters.resource_ids.includes(backup.resource_id)) return false;
   if (filters.instance_ids !== undefined && !filters.instance_ids.includes(backup.resource_id)) return false;
@@ -259,13 +343,15 @@ export function plan(
   let finished = 0;
   let candidates = 0;
   let deletedBytes = 0;
+  let unknownSize = 0;
   for (let index = 0; index < ordered.length; index += 1) {
     const backup = ordered[index] as Backup;
     if (backup.state === 'finished') finished += 1;
     if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
     if ((decisions[index] as Decision).action === 'delete') {
       deleted += 1;
-      deletedBytes += backup.size_bytes ?? 0;
+      if (backup.size_bytes === undefined) unknownSize += 1;
+      else deletedBytes += backup.size_bytes;
     } else kept += 1;
   }
   const deleteShare = candidates === 0 ? 0 : deleted / candidates;
@@ -283,6 +369,7 @@ export function plan(
       deleted,
       finished,
       deleted_bytes: deletedBytes,
+      deleted_unknown_size: unknownSize,
       delete_share: deleteShare,
       max_delete_share_exceeded:
         target.max_delete_share !== undefined && deleteShare > target.max_delete_share,

@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts';
 import { BackupServiceSchema } from '../services/backup.ts';
 import { isValidTimeZone } from './calendar.ts';
 import { type CalendarDuration, formatDuration, parseDuration } from './duration.ts';
+import { tagRuleProblem } from './tag-rules.ts';
 
 /**
  * The retention policy file (YAML or JSON). Every object is strict: an unknown key is an error, so a typo such
@@ -65,6 +66,14 @@ export const TargetFiltersSchema = z.strictObject({
   /** Globs on `key=value` tags; a backup is in scope when every pattern matches one of its tags. */
   tags: NonEmptyStrings.optional(),
   manual: z.enum(['manual', 'automatic', 'any']).optional(),
+  /**
+   * CBR and CSBS `image_type`s in scope: `backup`, and `replication` (copies made by cross-region
+   * replication) only when listed. Default: `[backup]`.
+   */
+  image_types: z
+    .array(z.enum(['backup', 'replication']))
+    .min(1)
+    .optional(),
 });
 export type TargetFilters = z.infer<typeof TargetFiltersSchema>;
 
@@ -90,6 +99,8 @@ const targetSettings = {
   allow_empty_keep: z.boolean().optional(),
   /** Circuit breaker for the sweep: refuse when a target would delete more than this share of its finished backups. */
   max_delete_share: z.number().min(0).max(1).optional(),
+  /** RPO guard: never delete a backup whose deletion leaves a longer gap between kept restore points. */
+  max_gap: DurationSchema.optional(),
 };
 
 export const TargetDefaultsSchema = z.strictObject(targetSettings);
@@ -131,6 +142,9 @@ export const PolicySchema = z
         });
       } else seen.set(target.name, index);
       const resolved = resolveTarget(policy, target);
+      for (const issue of tagRuleIssues(resolved)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
+      }
       if (!keepsAnything(resolved) && resolved.allow_empty_keep !== true) {
         ctx.addIssue({
           code: 'custom',
@@ -142,6 +156,27 @@ export const PolicySchema = z
     });
   });
 export type Policy = z.infer<typeof PolicySchema>;
+
+/** Tag rules of a (resolved) target that no tag of its service could match. */
+function tagRuleIssues(target: ResolvedTarget): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const check = (patterns: readonly string[] | undefined, path: (string | number)[], glob: boolean) => {
+    patterns?.forEach((pattern, index) => {
+      const problem = tagRuleProblem(pattern, target.service, glob);
+      if (problem !== undefined)
+        issues.push({
+          path: [...path, index],
+          message: `tag rule "${pattern}" can match nothing: ${problem}`,
+        });
+    });
+  };
+  check(target.protect?.tags, ['protect', 'tags'], true);
+  check(target.filters?.tags, ['filters', 'tags'], true);
+  target.keep?.tags?.forEach((set, index) => {
+    check(set, ['keep', 'tags', index], false);
+  });
+  return issues;
+}
 
 /** True when some keep rule or max_age can keep a finished backup (RETENTION.md 7). */
 export function keepsAnything(target: Pick<Target, 'keep' | 'max_age'>): boolean {

@@ -10,7 +10,14 @@ import type { PolicyDuration, Target } from './policy.ts';
 /** The parts of a (resolved) target that decide keep/delete. Treated as immutable once planned with. */
 export type RetentionRules = Pick<
   Target,
-  'keep' | 'max_age' | 'min_keep' | 'failed_max_age' | 'protect' | 'allow_delete_newest' | 'max_delete_share'
+  | 'keep'
+  | 'max_age'
+  | 'min_keep'
+  | 'failed_max_age'
+  | 'protect'
+  | 'allow_delete_newest'
+  | 'max_delete_share'
+  | 'max_gap'
 >;
 
 /** The counted rules, in restic's order; the number indexes the per-rule arrays. */
@@ -45,6 +52,9 @@ export interface CompiledRules {
   readonly deleteReason: readonly string[];
   readonly failedDeleteReason: readonly string[];
   readonly failedKeepReason: readonly string[];
+  /** The RPO guard (lib/retention/max-gap.ts) and its reason, `max_gap 2d`. */
+  readonly maxGap: PolicyDuration | undefined;
+  readonly maxGapReason: readonly string[];
   /** now − duration, memoised: every resource of a plan shares one `now`. */
   thresholdFromNow(nowMs: number, duration: PolicyDuration): number;
 }
@@ -109,6 +119,8 @@ export function compileRules(rules: RetentionRules, timezone: string): CompiledR
         ? 'failed, no failed_max_age'
         : `failed, younger than failed_max_age ${failedMaxAge.text}`,
     ]),
+    maxGap: rules.max_gap,
+    maxGapReason: Object.freeze([`max_gap ${rules.max_gap?.text}`]),
     thresholdFromNow(nowMs, duration) {
       let byNow = thresholds.get(duration);
       if (byNow === undefined || byNow.nowMs !== nowMs) {

@@ -39,9 +39,24 @@ export const BackupSchema = z.object({
   state: BackupStateSchema,
   /** true for backups a person or API call made; false for policy/automatic ones. */
   manual: z.boolean(),
+  /** Bytes the deletion frees, where the service says (CSBS, DDS); absent means unknown, never 0. */
   size_bytes: z.number().nonnegative().optional(),
-  /** `key=value` (or bare `key`) strings. */
+  /**
+   * `key=value` (or bare `key`) strings, from where each service keeps them: the CBR vault, the DDS instance,
+   * the CSBS checkpoint item.
+   */
   tags: z.array(z.string()).default([]),
+  /** CBR and CSBS: `backup`, or `replication` for a copy made by cross-region replication. */
+  image_type: z.string().optional(),
+  /** CBR's own retention: when upstream deletes the backup by itself (epoch ms). */
+  expires_at: z.number().int().optional(),
+  /** DDS: an incremental backup, which needs the full backup before it to be restored. */
+  incremental: z.boolean().optional(),
+  /**
+   * Why upstream refuses to delete it now (DDS `deletable: false` or instance restoring, a CSBS copy still
+   * being copied): such a backup is never a deletion candidate, whatever the rules say.
+   */
+  not_deletable: z.string().optional(),
 });
 export type Backup = z.infer<typeof BackupSchema>;
 

@@ -42,6 +42,13 @@ export const CsbsCheckpointItemSchema = z.looseObject({
       resource_name: z.string().nullish(),
       fail_reason: z.string().nullish(),
       image_type: z.string().nullish(),
+      /** MB (CSBS API reference: "Backup capacity. The unit is MB."). */
+      size: z.number().nonnegative().nullish(),
+      /** na, waiting_copy, copying, success, fail: a copy being made cannot be deleted yet. */
+      copy_status: z.string().nullish(),
+      copy_from: z.string().nullish(),
+      /** Each disk's backup; `size` in MB ("Accumulated size (MB) of backups"). */
+      volume_backups: z.array(z.looseObject({ size: z.number().nonnegative().nullish() })).nullish(),
     })
     .nullish(),
 });
@@ -64,6 +71,24 @@ export function csbsState(status: string): BackupState {
   return STATES[status] ?? 'in_progress';
 }
 
+/**
+ * Bytes per CSBS "MB". The API reference gives sizes in MB without saying decimal or binary; Huawei's storage
+ * consoles count in binary units, so 2^20 is assumed (not confirmed from a public source).
+ */
+export const CSBS_MB = 1024 * 1024;
+export const COPY_IN_PROGRESS = 'copy in progress';
+const COPYING = new Set(['waiting_copy', 'copying']);
+
+/** The backup's size in bytes: `extend_info.size`, else the sum of its disks' backups; undefined when unknown. */
+export function csbsSizeBytes(item: CsbsCheckpointItem): number | undefined {
+  const size = item.extend_info?.size;
+  if (size != null && size > 0) return size * CSBS_MB;
+  const volumes = item.extend_info?.volume_backups ?? [];
+  if (volumes.length === 0 || volumes.some((volume) => volume.size == null))
+    return size === 0 ? 0 : undefined;
+  return volumes.reduce((sum, volume) => sum + (volume.size ?? 0), 0) * CSBS_MB;
+}
+
 export function toBackup(item: CsbsCheckpointItem, region: string, projectId: string): Backup {
   const backup: Backup = {
     service: 'csbs',
@@ -78,7 +103,11 @@ export function toBackup(item: CsbsCheckpointItem, region: string, projectId: st
     // No auto_trigger means nobody told us a policy made it: treat it as a person's backup.
     manual: item.extend_info?.auto_trigger !== true,
     tags: tagStrings(item.tags),
+    image_type: item.extend_info?.image_type || 'backup',
   };
+  const size = csbsSizeBytes(item);
+  if (size !== undefined) backup.size_bytes = size;
+  if (COPYING.has(item.extend_info?.copy_status ?? '')) backup.not_deletable = COPY_IN_PROGRESS;
   if (item.extend_info?.resource_name) backup.resource_name = item.extend_info.resource_name;
   if (item.name) backup.name = item.name;
   return backup;
@@ -93,11 +122,22 @@ function nextMarker(
   return url.searchParams.get('marker') ?? undefined;
 }
 
+/** Every backup of the target (all pages of checkpoint items). */
 export async function* listBackups(
   client: HuaweiRequester,
   target: BackupTarget,
   signal?: AbortSignal,
 ): AsyncIterable<Backup> {
+  for await (const item of listBackupRecords(client, target, signal))
+    yield toBackup(item, target.region, target.projectId);
+}
+
+/** Every checkpoint item of the target as upstream sends it, following `checkpoint_items_links`. */
+export async function* listBackupRecords(
+  client: HuaweiRequester,
+  target: BackupTarget,
+  signal?: AbortSignal,
+): AsyncIterable<CsbsCheckpointItem> {
   const limit = String(clampPageSize(target.pageSize, CSBS_MAX_PAGE, CSBS_MAX_PAGE));
   const resourceIds = target.filters?.resourceIds ?? [undefined];
   for (const resourceId of resourceIds) {
@@ -117,8 +157,7 @@ export async function* listBackups(
         CsbsListResponseSchema,
         { signal },
       );
-      for (const item of response.body.checkpoint_items)
-        yield toBackup(item, target.region, target.projectId);
+      yield* response.body.checkpoint_items;
       const next = nextMarker(response.body.checkpoint_items_links);
       if (!next || response.body.checkpoint_items.length === 0) break;
       if (seenMarkers.has(next)) {
@@ -160,6 +199,14 @@ export async function deleteBackup(
   };
 }
 
+/** Item statuses of a deletion underway (CBR's vocabulary, which CSBS shares: CBR_STATES `deleting`). */
+const CSBS_DELETING: ReadonlySet<string> = new Set(['waiting_delete', 'deleting']);
+
+/**
+ * One look at an item: gone (404 / CSBS.3001, or status `deleted`), being deleted, or present. After an
+ * accepted DELETE a present item still counts as running: the queue gives no failure signal (a delete still
+ * queued and one that was dropped look alike), so the sweep's 30-minute ceiling decides.
+ */
 export async function pollDeletion(
   client: HuaweiRequester,
   poll: Extract<PollRef, { service: 'csbs' }>,
@@ -179,12 +226,19 @@ export async function pollDeletion(
       { signal },
     );
     const status = response.body.checkpoint_item.status;
-    if (status === 'deleted') return { state: 'done', requestId: response.requestId };
-    // The queue gives no failure signal: a delete still queued and one that was dropped look alike, so the
-    // sweep's 30-minute ceiling decides; the status goes along as the reason.
-    return { state: 'running', reason: `status ${status}`, requestId: response.requestId };
+    const requestId = response.requestId;
+    if (status === 'deleted') return { state: 'done', upstream: 'gone', upstreamStatus: status, requestId };
+    return {
+      state: 'running',
+      upstream: CSBS_DELETING.has(status) ? 'deleting' : 'present',
+      upstreamStatus: status,
+      reason: `status ${status}`,
+      requestId,
+    };
   } catch (error) {
-    if (error instanceof HuaweiNotFoundError) return { state: 'done', requestId: error.requestId };
+    if (error instanceof HuaweiNotFoundError) {
+      return { state: 'done', upstream: 'gone', requestId: error.requestId };
+    }
     throw error;
   }
 }

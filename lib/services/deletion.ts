@@ -9,6 +9,9 @@ import type { HuaweiClient } from '../huawei/client.ts';
 /** Only the one request path of the client is needed (tests may pass a fake). */
 export type HuaweiRequester = Pick<HuaweiClient, 'request'>;
 
+/** ListBackups `backup_type` (huaweicloud-sdk-go-v3 services/dds/v3/model/model_list_backups_request.go). */
+export const DDS_REQUEST_BACKUP_TYPES = ['Auto', 'Manual', 'Incremental'] as const;
+
 export const BackupFiltersSchema = z.object({
   /** One listing pass per resource id (the APIs filter by one id at a time). */
   resourceIds: z.array(z.string().min(1)).optional(),
@@ -16,8 +19,18 @@ export const BackupFiltersSchema = z.object({
   vaultId: z.string().min(1).optional(),
   /** DDS only. */
   instanceId: z.string().min(1).optional(),
-  /** DDS only: Auto, Manual or Incremental. */
-  backupType: z.enum(['Auto', 'Manual', 'Incremental']).optional(),
+  /** DDS only: Auto, Manual or Incremental, in any case (sent as the request enum spells it). */
+  backupType: z
+    .string()
+    .transform((type, ctx) => {
+      const canonical = DDS_REQUEST_BACKUP_TYPES.find((known) => known.toLowerCase() === type.toLowerCase());
+      if (canonical === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'one of Auto, Manual, Incremental' });
+        return z.NEVER;
+      }
+      return canonical;
+    })
+    .optional(),
 });
 export type BackupFilters = z.infer<typeof BackupFiltersSchema>;
 
@@ -40,10 +53,21 @@ export const DeleteRefSchema = z.object({
 });
 export type DeleteRef = z.infer<typeof DeleteRefSchema>;
 
+/**
+ * DDS: the deletion job when the DELETE's answer named it; otherwise (the answer was lost) the backup itself,
+ * found by listing (`backup_id`, and `instance_id` when known).
+ */
 export const PollRefSchema = z.discriminatedUnion('service', [
   z.object({ service: z.literal('csbs'), region: z.string(), projectId: z.string(), itemId: z.string() }),
   z.object({ service: z.literal('cbr'), region: z.string(), projectId: z.string(), backupId: z.string() }),
-  z.object({ service: z.literal('dds'), region: z.string(), projectId: z.string(), jobId: z.string() }),
+  z.object({
+    service: z.literal('dds'),
+    region: z.string(),
+    projectId: z.string(),
+    jobId: z.string().optional(),
+    backupId: z.string().optional(),
+    instanceId: z.string().optional(),
+  }),
 ]);
 export type PollRef = z.infer<typeof PollRefSchema>;
 
@@ -53,8 +77,30 @@ export const DeletionStartSchema = z.discriminatedUnion('kind', [
 ]);
 export type DeletionStart = z.infer<typeof DeletionStartSchema>;
 
+/**
+ * What upstream showed about the thing being deleted, as a type (never text parsed back):
+ * - gone: not found, or listed in a status that means deleted (CSBS `deleted`);
+ * - deleting: present in a status upstream uses while a deletion runs (CBR/CSBS `waiting_delete`, `deleting`;
+ *   DDS `DISABLED`, `DELETING`);
+ * - present: present in any other status (the deletion has not taken effect);
+ * - job_running / job_completed / job_failed: the DDS deletion job's status.
+ */
+export const UpstreamObservationSchema = z.enum([
+  'gone',
+  'deleting',
+  'present',
+  'job_running',
+  'job_completed',
+  'job_failed',
+]);
+export type UpstreamObservation = z.infer<typeof UpstreamObservationSchema>;
+
 export const DeletionStatusSchema = z.object({
   state: z.enum(['running', 'done', 'failed']),
+  /** What upstream showed (see UpstreamObservationSchema). */
+  upstream: UpstreamObservationSchema,
+  /** The upstream status value, verbatim, when there was one. */
+  upstreamStatus: z.string().optional(),
   reason: z.string().optional(),
   requestId: z.string().optional(),
 });

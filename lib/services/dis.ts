@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../huawei/errors.ts';
-import { clampPageSize, type DeletionStart, type HuaweiRequester } from './deletion.ts';
+import { clampPageSize, type DeletionStart, type DeletionStatus, type HuaweiRequester } from './deletion.ts';
 
 /**
  * DIS v2 (Data Ingestion Service): consumer apps and their checkpoints. Deleting a checkpoint is synchronous
@@ -191,4 +191,35 @@ export async function* listConsumerStates(
     if (!response.body.has_more || last === undefined) break;
     startPartitionId = last;
   }
+}
+
+/** `sequence_number` of a partition without a committed checkpoint (the consumer-state API's own marker). */
+export const NO_CHECKPOINT = '-1';
+
+/**
+ * Whether an app still has a LAST_READ checkpoint on a stream (one partition, or any when none is named), read
+ * from the consumer state (`partition_consuming_states[].sequence_number`, `-1` when none is committed; the
+ * SDK model file for it was not found to confirm the marker): `gone` when none is committed, `present` otherwise. A checkpoint can come back (the
+ * consumer commits again), so `present` never proves that an earlier DELETE did not happen.
+ */
+export async function checkpointState(
+  client: HuaweiRequester,
+  target: ConsumerStateTarget & { readonly partitionId?: string | undefined },
+  signal?: AbortSignal,
+): Promise<DeletionStatus> {
+  const wanted = target.partitionId;
+  for await (const state of listConsumerStates(client, target, signal)) {
+    if (wanted !== undefined && !samePartition(state.partition_id, wanted)) continue;
+    const sequence = state.sequence_number ?? NO_CHECKPOINT;
+    if (sequence !== NO_CHECKPOINT && sequence !== '') {
+      return { state: 'running', upstream: 'present', upstreamStatus: `sequence_number ${sequence}` };
+    }
+  }
+  return { state: 'done', upstream: 'gone' };
+}
+
+/** `0` and `shardId-0000000000` name the same partition. */
+export function samePartition(a: string, b: string): boolean {
+  const number = (id: string) => (/^shardId-\d{10}$/.test(id) ? Number(id.slice(8)) : Number(id));
+  return a === b || number(a) === number(b);
 }

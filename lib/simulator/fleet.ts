@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CBR_BACKUP_STATUSES, CSBS_ITEM_STATUSES } from '../services/wire-contract.ts';
 
 /**
  * The simulator's seed data, in the services' own wire shapes (what the list calls return), plus the
@@ -14,23 +15,23 @@ export type SimService = z.infer<typeof SimServiceSchema>;
 export const ProjectSchema = z.object({ id: z.string().min(1), region: z.string().min(1), name: z.string() });
 export type Project = z.infer<typeof ProjectSchema>;
 
-export const CsbsItemStatusSchema = z.enum([
-  'waiting_protect',
-  'protecting',
-  'available',
-  'waiting_restore',
-  'restoring',
-  'error',
-  'waiting_delete',
-  'deleting',
-  'deleted',
-]);
+export const CsbsItemStatusSchema = z.enum(CSBS_ITEM_STATUSES);
 
+/** `{key, value}` as every service writes tags. */
+export const SimTagSchema = z.object({ key: z.string().min(1), value: z.string() });
+export type SimTag = z.infer<typeof SimTagSchema>;
+
+/**
+ * A CSBS checkpoint item as `GET /v1/{project_id}/checkpoint_items` returns it, plus `project_id` (the
+ * simulator's own bookkeeping: it is not sent). `tags` live on the item; `extend_info.copy_status`
+ * (na, waiting_copy, copying, success, fail) and `extend_info.size` / `volume_backups[].size` (MB) as upstream.
+ */
 export const CsbsItemSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
   checkpoint_id: z.string(),
   project_id: z.string(),
+  tags: z.array(SimTagSchema).optional(),
   created_at: z.string(),
   updated_at: z.string(),
   status: CsbsItemStatusSchema,
@@ -41,22 +42,20 @@ export const CsbsItemSchema = z.looseObject({
     image_type: z.string(),
     fail_reason: z.string(),
     resource_name: z.string(),
-    size: z.number(),
+    size: z.number().optional(),
+    copy_status: z.enum(['na', 'waiting_copy', 'copying', 'success', 'fail']).optional(),
+    copy_from: z.string().optional(),
+    volume_backups: z.array(z.looseObject({ id: z.string(), size: z.number() })).optional(),
   }),
 });
 export type CsbsItem = z.infer<typeof CsbsItemSchema>;
 
-export const CbrBackupStatusSchema = z.enum([
-  'available',
-  'protecting',
-  'deleting',
-  'restoring',
-  'error',
-  'waiting_protect',
-  'waiting_delete',
-  'waiting_restore',
-]);
+export const CbrBackupStatusSchema = z.enum(CBR_BACKUP_STATUSES);
 
+/**
+ * A CBR backup as `GET /v3/{project_id}/backups` returns it. CBR backups carry no tags: the vault does
+ * (`CbrVaultSchema`). Fields the fixture leaves out are sent with neutral values (see the CBR routes).
+ */
 export const CbrBackupSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
@@ -71,17 +70,29 @@ export const CbrBackupSchema = z.looseObject({
   resource_type: z.string(),
   resource_name: z.string(),
   resource_size: z.number(),
-  image_type: z.string(),
+  image_type: z.enum(['backup', 'replication']),
   provider_id: z.string(),
   extend_info: z.looseObject({ auto_trigger: z.boolean() }),
 });
 export type CbrBackup = z.infer<typeof CbrBackupSchema>;
 
+/** A CBR vault: what ListVaults returns is built from this (the vault's tags are the backups' tags). */
+export const CbrVaultSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  project_id: z.string(),
+  tags: z.array(SimTagSchema).default([]),
+});
+export type CbrVault = z.infer<typeof CbrVaultSchema>;
+
+/** A DDS instance: its tags (ListInstanceTags) and whether it is being restored (`is_instance_restoring`). */
 export const DdsInstanceSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
   project_id: z.string(),
   status: z.string(),
+  tags: z.array(SimTagSchema).optional(),
+  restoring: z.boolean().optional(),
 });
 export type DdsInstance = z.infer<typeof DdsInstanceSchema>;
 
@@ -91,12 +102,20 @@ export const DdsBackupSchema = z.looseObject({
   project_id: z.string(),
   instance_id: z.string(),
   instance_name: z.string(),
-  type: z.enum(['Auto', 'Manual', 'Incremental']),
+  /** Auto, Manual, Incremental, Fragment, in any case (the API reference and the Go enum differ). */
+  type: z
+    .string()
+    .refine((type) => ['auto', 'manual', 'incremental', 'fragment'].includes(type.toLowerCase()), {
+      message: 'one of Auto, Manual, Incremental, Fragment',
+    }),
   begin_time: z.string(),
   end_time: z.string(),
-  status: z.enum(['BUILDING', 'COMPLETED', 'FAILED', 'DISABLED']),
+  status: z.enum(['BUILDING', 'COMPLETED', 'FAILED', 'DISABLED', 'DELETING']),
+  /** KB. */
   size: z.number(),
   description: z.string(),
+  /** Default: manual backups are deletable, automatic ones are not (a full-backup policy exists). */
+  deletable: z.boolean().optional(),
 });
 export type DdsBackup = z.infer<typeof DdsBackupSchema>;
 
@@ -130,6 +149,7 @@ export const FleetSchema = z.object({
   projects: z.array(ProjectSchema),
   csbs: z.array(CsbsItemSchema).default([]),
   cbr: z.array(CbrBackupSchema).default([]),
+  cbr_vaults: z.array(CbrVaultSchema).default([]),
   dds: z
     .object({ instances: z.array(DdsInstanceSchema), backups: z.array(DdsBackupSchema) })
     .default({ instances: [], backups: [] }),
@@ -205,6 +225,11 @@ export function formatDdsTime(epochMs: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
+/** `2026-11-27T00:00:00+0000`: DDS job times, `yyyy-mm-ddThh:mm:ssZ` with a zone offset (model_job_detail.go). */
+export function formatDdsJobTime(epochMs: number): string {
+  return `${new Date(epochMs).toISOString().slice(0, 19)}+0000`;
+}
+
 const DAY_MS = 86_400_000;
 
 interface BackupSlot {
@@ -235,18 +260,24 @@ function backupSlots(random: () => number, options: Required<z.infer<typeof Flee
   return slots;
 }
 
+/** A fleet with nothing in it. */
+export function emptyFleet(): Fleet {
+  return {
+    projects: [],
+    csbs: [],
+    cbr: [],
+    cbr_vaults: [],
+    dds: { instances: [], backups: [] },
+    dis: { streams: [], apps: [], checkpoints: [] },
+  };
+}
+
 /** A deterministic fleet: the same options always give the same ids, times and states. */
 export function generateFleet(input: FleetOptions = {}): Fleet {
   const options = FleetOptionsSchema.parse(input);
   const random = seededRandom(options.seed);
   const wanted = new Set(options.services);
-  const fleet: Fleet = {
-    projects: [],
-    csbs: [],
-    cbr: [],
-    dds: { instances: [], backups: [] },
-    dis: { streams: [], apps: [], checkpoints: [] },
-  };
+  const fleet = emptyFleet();
   for (const region of options.regions) {
     for (let p = 0; p < options.projects; p++) {
       const projectId = randomHexId(random);
@@ -298,8 +329,10 @@ function csbsItem(
     status: slot.inProgress ? 'protecting' : slot.failed ? 'error' : 'available',
     resource_id: server.id,
     resource_type: 'OS::Nova::Server',
+    tags: [envTag(projectId), { key: 'origin', value: slot.manual ? 'manual' : 'policy' }],
     extend_info: {
       auto_trigger: !slot.manual,
+      copy_status: 'na',
       image_type: 'backup',
       fail_reason: slot.failed ? 'Backup failed: the agent did not respond.' : '',
       resource_name: server.name,
@@ -308,8 +341,19 @@ function csbsItem(
   };
 }
 
+/** Tags drawn from the project id (no random draw: the ids of a seed stay what they were). */
+function envTag(projectId: string): { key: string; value: string } {
+  return { key: 'env', value: Number.parseInt(projectId.slice(0, 1), 16) % 2 === 0 ? 'prod' : 'test' };
+}
+
 function generateCbr(fleet: Fleet, projectId: string, random: () => number, options: ParsedOptions) {
   const vaultId = randomUuid(random);
+  fleet.cbr_vaults.push({
+    id: vaultId,
+    name: `vault-${projectId.slice(0, 4)}`,
+    project_id: projectId,
+    tags: [envTag(projectId)],
+  });
   for (let r = 0; r < options.resourcesPerProject; r++) {
     const resourceId = randomUuid(random);
     const resourceName = `ecs-${projectId.slice(0, 4)}-cbr-${r}`;
@@ -344,6 +388,7 @@ function generateDds(fleet: Fleet, projectId: string, random: () => number, opti
       name: `dds-${projectId.slice(0, 4)}-${r}`,
       project_id: projectId,
       status: 'normal',
+      tags: [envTag(projectId)],
     };
     fleet.dds.instances.push(instance);
     for (const slot of backupSlots(random, options)) {

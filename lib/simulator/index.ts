@@ -17,6 +17,7 @@ export type {
 } from './fleet.ts';
 export {
   CSBS_PROVIDER_ID,
+  emptyFleet,
   FleetSchema,
   formatCloudTime,
   formatDdsTime,

@@ -121,6 +121,9 @@ function isService(name: string | undefined): name is ServiceName {
   return name === 'csbs' || name === 'cbr' || name === 'dds' || name === 'dis' || name === 'iam';
 }
 
+/** The simulator's code for a project called in a region it does not belong to. */
+export const FOREIGN_PROJECT_CODE = 'SIM.0403';
+
 const SERVER_ERRORS: Record<500 | 502 | 503, { code: string; message: string }> = {
   500: { code: 'APIG.0201', message: 'Internal server error (simulated)' },
   502: { code: 'APIG.0202', message: 'Backend unavailable (simulated)' },
@@ -307,6 +310,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           body: { error_code: outcome.code, error_msg: outcome.message },
         });
       user = outcome.user;
+    }
+
+    // A project lives in one region: another region's endpoint does not serve it. The status and code
+    // upstream answers with are not confirmed from a public source; 403 with our own code stands in for them.
+    const home = projectId && serviceName !== 'iam' ? state.projects.get(projectId) : undefined;
+    if (home !== undefined && home.region !== region) {
+      return finish({
+        status: 403,
+        body: {
+          error_code: FOREIGN_PROJECT_CODE,
+          error_msg: `The project ${projectId} belongs to region ${home.region}, not ${region}`,
+        },
+      });
     }
 
     const keys = method === 'DELETE' ? deleteKeys(serviceName, params, query) : [];

@@ -2,6 +2,7 @@ import type { SimClock } from './clock.ts';
 import { OrderedCollection } from './collection.ts';
 import {
   type CbrBackup,
+  type CbrVault,
   type CsbsItem,
   type DdsBackup,
   type DdsInstance,
@@ -11,7 +12,7 @@ import {
   type Fleet,
   FleetSchema,
   formatCloudTime,
-  formatDdsTime,
+  formatDdsJobTime,
   type Project,
   randomUuid,
   type SimService,
@@ -95,6 +96,10 @@ export class SimState {
   private readonly cbrIndex = new Map<string, CbrBackup>();
   private readonly cbrByResource = new Map<string, Set<CbrBackup>>();
   private readonly ddsIndex = new Map<string, DdsBackup>();
+  private readonly ddsInstanceIndex = new Map<string, DdsInstance>();
+  readonly cbrVaults = new Map<string, CbrVault[]>();
+  /** CSBS items listed as `deleted` and not yet gone. */
+  private csbsDeleted = 0;
   private readonly ddsPendingJob = new Map<string, string>();
 
   private readonly timings: DeletionTimings;
@@ -126,6 +131,7 @@ export class SimState {
     for (const project of parsed.projects) this.projects.set(project.id, project);
     this.addCsbsItems(parsed.csbs);
     this.addCbrBackups(parsed.cbr);
+    this.addCbrVaults(parsed.cbr_vaults ?? []);
     this.addDdsInstances(parsed.dds.instances);
     this.addDdsBackups(parsed.dds.backups);
     for (const stream of parsed.dis.streams) this.addDisStream(stream);
@@ -229,13 +235,26 @@ export class SimState {
       }
     }
     this.schedule(at + this.timings.csbsMs, (doneAt) => {
+      // A deleted item is still listed as `deleted` for a while (the documented status), then it is gone.
+      const stamp = formatCloudTime(doneAt);
+      const gone: CsbsItem[] = [];
       for (const id of task.itemIds) {
         const item = this.csbsItemIndex.get(id);
         if (!item) continue;
-        this.csbsItemIndex.delete(id);
-        this.csbs.get(item.project_id)?.remove(id);
+        item.status = 'deleted';
+        item.updated_at = stamp;
         this.csbsCheckpoints.get(item.checkpoint_id)?.delete(id);
+        gone.push(item);
       }
+      this.csbsDeleted += gone.length;
+      this.schedule(doneAt + this.timings.csbsMs, () => {
+        for (const item of gone) {
+          if (this.csbsItemIndex.get(item.id) !== item) continue;
+          this.csbsItemIndex.delete(item.id);
+          this.csbs.get(item.project_id)?.remove(item.id);
+        }
+        this.csbsDeleted -= gone.length;
+      });
       this.csbsRunning.set(task.projectId, (this.csbsRunning.get(task.projectId) ?? 1) - 1);
       this.gauge('csbs', task.projectId, -1);
       const next = this.csbsQueue.get(task.projectId)?.shift();
@@ -262,6 +281,14 @@ export class SimState {
         }
         siblings.add(backup);
       }
+    }
+  }
+
+  addCbrVaults(vaults: readonly CbrVault[]): void {
+    for (const vault of vaults) {
+      const list = this.cbrVaults.get(vault.project_id) ?? [];
+      list.push(vault);
+      this.cbrVaults.set(vault.project_id, list);
     }
   }
 
@@ -293,6 +320,7 @@ export class SimState {
 
   addDdsInstances(instances: readonly DdsInstance[]): void {
     for (const instance of instances) {
+      this.ddsInstanceIndex.set(instance.id, instance);
       const list = this.ddsInstances.get(instance.project_id) ?? [];
       list.push(instance);
       this.ddsInstances.set(instance.project_id, list);
@@ -304,6 +332,10 @@ export class SimState {
       collectionOf(this.ddsBackups, projectId, byBeginTime).add(group);
       for (const backup of group) this.ddsIndex.set(backup.id, backup);
     }
+  }
+
+  ddsInstance(id: string): DdsInstance | undefined {
+    return this.ddsInstanceIndex.get(id);
   }
 
   ddsBackup(id: string): DdsBackup | undefined {
@@ -320,7 +352,7 @@ export class SimState {
       id: randomUuid(this.options.random),
       name: 'Delete_Backup',
       status: 'Running',
-      created: formatDdsTime(this.now()),
+      created: formatDdsJobTime(this.now()),
       ended: '',
       progress: '0%',
       project_id: backup.project_id,
@@ -334,7 +366,7 @@ export class SimState {
     backup.status = 'DISABLED';
     this.gauge('dds', backup.project_id, +1);
     this.schedule(this.now() + this.timings.ddsMs, (at) => {
-      job.ended = formatDdsTime(at);
+      job.ended = formatDdsJobTime(at);
       job.progress = '100%';
       this.ddsPendingJob.delete(backup.id);
       this.gauge('dds', backup.project_id, -1);
@@ -442,6 +474,7 @@ export class SimState {
   counts(): Record<SimService, number> {
     let csbs = 0;
     for (const collection of this.csbs.values()) csbs += collection.size;
+    csbs -= this.csbsDeleted;
     let cbr = 0;
     for (const collection of this.cbr.values()) cbr += collection.size;
     let dds = 0;

@@ -12,6 +12,7 @@ import { type Decision, plan } from '../retention/planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
 import { type Backup, type BackupService, BackupServiceSchema, resourceKey } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
+import { pairProjectsWithRegions } from '../services/projects.ts';
 import type { Refusal } from './report.ts';
 
 /** Refuse a target whose plan deletes more than this share of its candidates, unless it sets its own. */
@@ -142,15 +143,25 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   const unknown = (input.targets ?? []).filter((name) => !names.has(name));
   if (unknown.length > 0) throw new UnknownTargetError(unknown);
   const selected = new Set(input.targets ?? all.map((target) => target.name));
-  const keys = [
-    ...new Set(all.filter((target) => selected.has(target.name)).flatMap((target) => combos(target))),
-  ];
+  // A project is listed in its own region only (a target naming several regions is paired through IAM).
+  const regionCache = new Map<string, Promise<string>>();
+  const targetKeys = new Map<string, string[]>();
+  for (const target of all) {
+    if (!selected.has(target.name)) continue;
+    const { listings } = await pairProjectsWithRegions(deps.client, target, regionCache, deps.signal);
+    targetKeys.set(
+      target.name,
+      listings.map((listing) => listingKey(target.service, listing.region, listing.projectId)),
+    );
+  }
+  const keysOf = (target: ResolvedTarget) => targetKeys.get(target.name) ?? combos(target);
+  const keys = [...new Set([...targetKeys.values()].flat())];
   const listings = await listAll(keys, deps);
 
   // Every target is planned over what was listed (a resource's backups always come from one listing, so a
   // partial view still gives exact decisions for the resources it has); its keeps veto other targets' deletes.
   const planned = all.map((target) => {
-    const backups = combos(target).flatMap((key) => listings.get(key) ?? []);
+    const backups = keysOf(target).flatMap((key) => listings.get(key) ?? []);
     return { target, backups, result: plan(backups, target, input.now, target.timezone) };
   });
   const keptAnywhere = new Set<string>();

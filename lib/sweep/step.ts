@@ -7,25 +7,29 @@
  *   pollPlannedDeletion({sweep_id, deletion_id, tracking})   → finished | track | throttled
  *
  * Safety: the item comes from the ledger's plan (a message can only name a deletion id, never a backup), the
- * existing ledger record is read first (finished → nothing sent; in flight → tracked, not resent), and the
- * DELETE itself goes through `executeDeletion`, whose conditional ledger writes let only one caller send.
+ * existing ledger record is read first (finished → nothing sent; in flight → tracked, not resent; sent or
+ * unknown → upstream is asked first, lib/deletions/lifecycle.ts), and the DELETE itself goes through
+ * `executeDeletion`, whose conditional ledger writes let only one caller send.
  */
 import { z } from 'zod';
 import { BUDGETS } from '../budgets.ts';
 import {
   abandonDeletion,
+  DEFAULT_IN_FLIGHT_HORIZON_MS,
   type DeletionDeps,
   type ExecutedDeletion,
   type PlannedDeletionRef,
   plannedDeletionId,
   pollAndRecord,
+  releaseAbandonedClaim,
+  resolveDeletion,
 } from '../deletions/execute.ts';
 import { HuaweiThrottledError } from '../huawei/errors.ts';
 import { LedgerConflictError, LedgerNotFoundError } from '../ledger/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CallerIdentity, DeletionRecord, PlannedItem } from '../ledger/schema.ts';
 import type { BackupService } from '../services/backup.ts';
-import type { BackupServiceAdapter, HuaweiRequester, PollRef } from '../services/index.ts';
+import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { nextDelay } from './backoff.ts';
 import type { ItemOutcome } from './report.ts';
 import {
@@ -100,23 +104,22 @@ export interface StepDeps {
   readonly retry?: ItemRetryPolicy | undefined;
   /**
    * A `requested`/`sent` record untouched this long was left by a crash (no request of ours can still be in
-   * flight: longer than the client's total retry budget). Younger ones belong to a live caller. Default 10 min.
+   * flight: longer than the client's total retry budget). Younger ones belong to a live caller. The same span
+   * is the lifecycle's in-flight horizon: an unknown DELETE counts as not applied only once it is this old.
+   * Default 10 min.
    */
   readonly staleAfterMs?: number | undefined;
   /** Aborts polls only: a DELETE once started is allowed to finish, so its outcome is always recorded. */
   readonly signal?: AbortSignal | undefined;
 }
 
-export const DEFAULT_STALE_AFTER_MS = BUDGETS.staleAfterMs;
+export const DEFAULT_STALE_AFTER_MS = DEFAULT_IN_FLIGHT_HORIZON_MS;
 const DEFAULT_RETRY = {
   maxAttempts: BUDGETS.itemMaxAttempts,
   busyDelayMs: BUDGETS.itemBusyDelayMs,
   baseMs: 1_000,
   capMs: BUDGETS.itemBackoffCapMs,
 } as const;
-
-/** Statuses whose upstream DELETE is underway: a stale `sent` record in these is tracked, not resent. */
-const DELETING_STATUSES = /\bstatus (deleting|waiting_delete|deleted|DISABLED)\b/;
 
 function finished(
   item: Pick<PlannedItem, 'deletion_id'>,
@@ -153,14 +156,6 @@ function refOf(
   };
 }
 
-/** The service's own poll reference for a planned item (to ask upstream about a stale `sent` record). */
-function itemPollRef(ref: PlannedDeletionRef): PollRef | undefined {
-  const where = { region: ref.region, projectId: ref.projectId };
-  if (ref.service === 'csbs') return { service: 'csbs', ...where, itemId: ref.itemId };
-  if (ref.service === 'cbr') return { service: 'cbr', ...where, backupId: ref.itemId };
-  return undefined;
-}
-
 function trackingFrom(record: DeletionRecord): TrackingState {
   const accepted = record.history.find((entry) => entry.status === 'accepted' || entry.status === 'running');
   return startTracking(accepted?.at ?? record.updated_at);
@@ -176,6 +171,14 @@ function outcomeOfFinal(item: PlannedItem, record: DeletionRecord, sweepId: stri
   }
   if (record.status === 'gone') {
     return finished(item, { status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' });
+  }
+  if (record.status === 'failed' && record.error?.permanent === true) {
+    // Upstream refused this backup for good: skipped, never sent again.
+    return finished(item, {
+      status: 'skipped',
+      code: 'REFUSED_UPSTREAM',
+      reason: `${record.upstream_code ?? record.error.code}: ${record.error.message}`,
+    });
   }
   if (record.status === 'failed') {
     return finished(item, {
@@ -242,14 +245,15 @@ export async function processPlannedDeletion(
   }
 
   const existing = await deps.ledger.get(item.deletion_id);
-  if (existing !== undefined && existing.status !== 'failed') {
-    const resumed = await resume(item, ref, existing, task, deps);
+  const permanentlyRefused = existing?.status === 'failed' && existing.error?.permanent === true;
+  if (existing !== undefined && (existing.status !== 'failed' || permanentlyRefused)) {
+    const resumed = await resume(item, existing, task, deps);
     if (resumed !== 'send') return resumed;
   }
 
   let executed: ExecutedDeletion;
   try {
-    executed = await deps.executeDeletion(ref, { client: deps.client, ledger: deps.ledger, now: deps.now });
+    executed = await deps.executeDeletion(ref, lifecycleDeps(deps));
   } catch (error) {
     // Another caller moved the record between our read and our write: look again.
     if (error instanceof LedgerConflictError)
@@ -266,8 +270,11 @@ export async function processPlannedDeletion(
       });
     case 'gone':
       return finished(item, { status: 'already_gone', code: executed.upstreamCode ?? 'NOT_FOUND' });
+    case 'unknown':
+      // The DELETE may have been applied: never resent as is. The next step asks upstream first.
+      return unresolvedRetry(task, executed.record, deps, 'DELETE_OUTCOME_UNKNOWN');
     case 'skipped': {
-      const resumed = await resume(item, ref, executed.record, task, deps);
+      const resumed = await resume(item, executed.record, task, deps);
       return resumed === 'send'
         ? { kind: 'retry', delayMs: 0, attempt: task.attempt, code: 'LEDGER_CONFLICT' }
         : resumed;
@@ -281,91 +288,95 @@ export async function processPlannedDeletion(
   }
 }
 
+/** The lifecycle's dependencies from the step's (the stale-after window is its in-flight horizon). */
+function lifecycleDeps(deps: StepDeps): DeletionDeps {
+  return {
+    client: deps.client,
+    ledger: deps.ledger,
+    now: deps.now,
+    inFlightHorizonMs: deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+  };
+}
+
+/** Ask upstream again later about a deletion whose outcome is not known yet (same attempt: nothing failed). */
+function unresolvedRetry(
+  task: z.output<typeof PlannedDeletionTaskSchema>,
+  record: DeletionRecord,
+  deps: StepDeps,
+  code: string,
+  retryAfterMs?: number,
+): StepResult {
+  const elapsed = Math.max(0, deps.now() - record.updated_at);
+  const cap = deps.tracking?.capMs ?? 60_000;
+  const min = deps.tracking?.minDelayMs ?? 500;
+  const delayMs = retryAfterMs ?? Math.max(min, Math.min(cap, elapsed));
+  return { kind: 'retry', delayMs, attempt: task.attempt, code };
+}
+
 /**
- * An existing record: finished → its outcome; accepted/running → track it; requested/sent → a live caller's
- * (skip) unless stale, then resolved without a second DELETE where upstream can tell. 'send' = go ahead.
+ * An existing record: finished → its outcome; accepted/running → track it; requested → a live caller's (skip)
+ * unless stale, then released and sent; sent/unknown → upstream is asked (lib/deletions/lifecycle.ts
+ * resolveDeletion) and its answer decides: done, tracked, re-armed and sent (only when it proves the DELETE did
+ * not happen), or asked again later — never sent again on a guess. 'send' = go ahead.
  */
 async function resume(
   item: PlannedItem,
-  ref: PlannedDeletionRef,
   record: DeletionRecord,
   task: z.output<typeof PlannedDeletionTaskSchema>,
   deps: StepDeps,
 ): Promise<StepResult | 'send'> {
   const final = outcomeOfFinal(item, record, task.sweep_id);
-  if (final !== undefined) return record.status === 'failed' ? 'send' : final;
+  if (final !== undefined)
+    return record.status === 'failed' && record.error?.permanent !== true ? 'send' : final;
   if (record.status === 'accepted' || record.status === 'running') {
     return { kind: 'track', delayMs: 0, tracking: trackingFrom(record) };
   }
   const staleAfterMs = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-  if (deps.now() - record.updated_at < staleAfterMs) {
-    return finished(item, {
-      status: 'skipped',
-      code: 'IN_FLIGHT_ELSEWHERE',
-      reason: `another caller holds this deletion (${record.status})`,
-    });
-  }
   try {
     if (record.status === 'requested') {
+      if (deps.now() - record.updated_at < staleAfterMs) {
+        return finished(item, {
+          status: 'skipped',
+          code: 'IN_FLIGHT_ELSEWHERE',
+          reason: 'another caller holds this deletion (requested)',
+        });
+      }
       // `requested` always means no DELETE was sent: release it so executeDeletion can claim it again.
-      await deps.ledger.transition(record.id, {
-        from: ['requested'],
-        to: 'failed',
-        patch: { error: { code: 'ABANDONED', message: 'left before sending by a stopped run' } },
-      });
+      await releaseAbandonedClaim(record, lifecycleDeps(deps));
       return 'send';
     }
-    // `sent`: the DELETE may have reached upstream. Ask upstream rather than send it again.
-    const pollRef = itemPollRef(ref);
-    if (pollRef === undefined) {
-      await deps.ledger.transition(record.id, {
-        from: ['sent'],
-        to: 'failed',
-        patch: {
-          error: { code: 'DELETE_OUTCOME_UNKNOWN', message: 'a stopped run left the DELETE unconfirmed' },
-        },
-      });
-      return 'send';
-    }
-    let status: Awaited<ReturnType<BackupServiceAdapter['pollDeletion']>>;
-    try {
-      status = await deps.adapters[pollRef.service].pollDeletion(deps.client, pollRef, deps.signal);
-    } catch (error) {
-      if (error instanceof HuaweiThrottledError)
-        return { kind: 'throttled', retryAfterMs: error.retryAfterMs };
-      const code = (error as { code?: string }).code ?? 'POLL_FAILED';
-      return retryOrFail(item, task.attempt, code, (error as Error).message, deps);
-    }
-    const withId = status.requestId === undefined ? {} : { upstream_request_id: status.requestId };
-    if (status.state === 'done') {
-      const done = await deps.ledger.transition(record.id, {
-        from: ['sent'],
-        to: 'done',
-        patch: { ...withId, note: 'confirmed upstream after a stopped run' },
-      });
-      return outcomeOfFinal(item, done, task.sweep_id) as StepResult;
-    }
-    if (DELETING_STATUSES.test(status.reason ?? '')) {
-      await deps.ledger.transition(record.id, {
-        from: ['sent'],
-        to: 'running',
-        patch: { ...withId, poll_ref: pollRef, note: 'deletion found running after a stopped run' },
-      });
-      return { kind: 'track', delayMs: 0, tracking: startTracking(record.updated_at) };
-    }
-    // Still there and not being deleted: the DELETE never took effect, so sending it is the first one.
-    await deps.ledger.transition(record.id, {
-      from: ['sent'],
-      to: 'failed',
-      patch: {
-        ...withId,
-        error: {
-          code: 'DELETE_NOT_APPLIED',
-          message: `still present upstream (${status.reason ?? 'no status'})`,
-        },
-      },
+    // `sent` or `unknown`: the DELETE may have reached upstream. Ask upstream rather than send it again.
+    const resolution = await resolveDeletion(record, {
+      ...lifecycleDeps(deps),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    return 'send';
+    switch (resolution.kind) {
+      case 'done':
+        return outcomeOfFinal(item, resolution.record, task.sweep_id) as StepResult;
+      case 'tracking':
+        return { kind: 'track', delayMs: 0, tracking: startTracking(deps.now()) };
+      case 'not_applied':
+        return 'send';
+      case 'moved':
+      case 'unchanged':
+        return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: 'LEDGER_CONFLICT' };
+      case 'pending': {
+        const error = resolution.error;
+        if (error === undefined || error instanceof HuaweiThrottledError) {
+          return unresolvedRetry(task, record, deps, 'DELETE_OUTCOME_UNKNOWN', resolution.retryAfterMs);
+        }
+        // Upstream could not be asked: retried like any failure, and once the attempts are spent the item is
+        // reported pending (the record stays unresolved, a rerun asks again) — never failed on a guess.
+        const code = (error as { code?: string }).code ?? 'POLL_FAILED';
+        const next = retryOrFail(item, task.attempt, code, (error as Error).message, deps);
+        if (next.kind !== 'finished') return next;
+        return finished(item, {
+          status: 'pending',
+          code: 'OUTCOME_UNKNOWN',
+          reason: `the DELETE's outcome is not known and upstream could not be asked (${code})`,
+        });
+      }
+    }
   } catch (error) {
     if (error instanceof LedgerConflictError)
       return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: error.code };

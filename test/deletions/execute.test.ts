@@ -134,12 +134,32 @@ describe('executeDeletion', () => {
     expect(sim.inspect().deleteCalls(backup.id)).toBe(1);
   });
 
-  it('records an upstream server error as failed with its code', async () => {
+  it('records an upstream server error after the DELETE was sent as unknown, never as failed', async () => {
     const backup = pick.ddsBackup();
     sim.setFaults({ services: { dds: { operations: { deleteBackup: { serverErrorRate: 1 } } } } });
-    const failed = await executeDeletion(ref('dds', backup.id), { client, ledger });
-    expect(failed).toMatchObject({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', retryable: true });
-    expect(failed.record.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+    const outcome = await executeDeletion(ref('dds', backup.id), { client, ledger });
+    expect(outcome).toMatchObject({ kind: 'unknown', code: 'UPSTREAM_UNAVAILABLE' });
+    expect(outcome.record.status).toBe('unknown');
+    expect(outcome.record.error?.code).toBe('DELETE_OUTCOME_UNKNOWN');
+    // The record blocks a second DELETE: a new begin finds it in flight.
+    sim.setFaults({});
+    expect((await executeDeletion(ref('dds', backup.id), { client, ledger })).kind).toBe('skipped');
+  });
+
+  it('records a 4xx refusal as failed, and a permanent one (CBR 6201) as never to be retried', async () => {
+    const backup = pick.cbrBackup();
+    backup.status = 'restoring';
+    const refused = await executeDeletion(ref('cbr', backup.id), { client, ledger });
+    expect(refused).toMatchObject({
+      kind: 'failed',
+      code: 'UPSTREAM_REJECTED',
+      permanent: true,
+      retryable: false,
+    });
+    expect(refused.record.error).toMatchObject({ permanent: true });
+    const again = await executeDeletion(ref('cbr', backup.id), { client, ledger });
+    expect(again.kind).toBe('skipped');
+    expect(sim.inspect().deleteCalls(backup.id)).toBe(1);
   });
 
   it('deletes a DIS checkpoint synchronously (done)', async () => {

@@ -163,7 +163,8 @@ describe('an HTTP delete whose budget runs out', () => {
     });
     const deletionId = reply.json.error.details.deletion_id as string;
     expect(deletionId).toMatch(/^del_/);
-    expect((await ledger.get(deletionId))?.status).toBe('failed');
+    // Recorded unknown: a repeat asks upstream before anything is sent again (lib/deletions/lifecycle.ts).
+    expect((await ledger.get(deletionId))?.status).toBe('unknown');
     // The deadline ended it, not the client's 10 s headers timeout.
     expect(reply.tookMs).toBeLessThan(5_000);
     expect(sim.inspect().deleteAttempts(backup.id)).toBe(1);
@@ -237,9 +238,9 @@ describe('the upstream client against a slow DDS', () => {
       ),
     );
     for (const outcome of outcomes) {
-      expect(outcome.kind).toBe('failed');
+      expect(outcome.kind).toBe('unknown');
       expect(outcome).toMatchObject({ error: { code: 'UPSTREAM_NETWORK', outcomeUnknown: true } });
-      if (outcome.kind === 'failed') expect(outcome.message).toMatch(/outcome is unknown/);
+      expect(String((outcome as { error?: unknown }).error)).toMatch(/outcome is unknown/);
     }
     // Every call has ended, so nothing more can be sent; the simulator logs each DELETE once its 1.5 s pass.
     await until(() => backups.every((backup) => sim.inspect().deleteCalls(backup.id) === 1));
@@ -293,7 +294,9 @@ describe('the delete-worker under a short invocation', () => {
     expect(tookMs).toBeLessThan(5_000);
     // Not lost: either SQS redelivers it or a follow-up was sent.
     expect(response.batchItemFailures.length + sent.length).toBe(1);
-    expect((await ledger.get(item.deletion_id))?.error?.code).toBe('UPSTREAM_TIMEOUT');
+    const record = await ledger.get(item.deletion_id);
+    expect(record?.status).toBe('unknown');
+    expect(record?.error?.code).toBe('DELETE_OUTCOME_UNKNOWN');
     expect(sim.inspect().deleteAttempts(backup.id)).toBe(1);
   });
 });

@@ -182,8 +182,12 @@ describe('DELETE /cbr/v3/{project_id}/backups/{backup_id}', () => {
     expectIds(reply);
   });
 
-  it('answers 502 UPSTREAM_UNAVAILABLE after retrying upstream 5xx, and a later request goes through', async () => {
+  it('answers 502 UPSTREAM_UNAVAILABLE after retrying upstream 5xx, and resends only once upstream shows it did not happen', async () => {
     const backup = pick.cbrBackup();
+    // The ledger's clock runs 11 minutes behind at first: the failed DELETE is then past the in-flight horizon.
+    let lag = 11 * 60_000;
+    ledger = createMemoryLedger({ now: () => Date.now() - lag });
+    await useRuntime({ client, ledger, allowlist: [projectId] });
     sim.setFaults({ services: { cbr: { operations: { deleteBackup: { serverErrorRate: 1 } } } } });
     const reply = await invoke(deleteCbr, cbrEvent(backup.id));
     expect(reply.status).toBe(502);
@@ -191,9 +195,25 @@ describe('DELETE /cbr/v3/{project_id}/backups/{backup_id}', () => {
     expectIds(reply);
     // A 5xx after the DELETE was sent may have been applied: the client does not repeat it.
     expect(sim.inspect().deleteAttempts(backup.id)).toBe(1);
+    const id = deletionId('cbr', 'ap-southeast-1', projectId, { kind: 'backup', backup_id: backup.id });
+    // Recorded unknown, not failed.
+    expect((await ledger.get(id))?.status).toBe('unknown');
     sim.setFaults({});
+    lag = 0;
     const retried = await invoke(deleteCbr, cbrEvent(backup.id));
     expectAccepted(retried);
+    expect(sim.inspect().deleteCalls(backup.id)).toBe(1);
+  });
+
+  it('does not resend a DELETE whose outcome is unknown while it may still land upstream', async () => {
+    const backup = pick.cbrBackup();
+    sim.setFaults({ services: { cbr: { operations: { deleteBackup: { serverErrorRate: 1 } } } } });
+    expect((await invoke(deleteCbr, cbrEvent(backup.id))).status).toBe(502);
+    sim.setFaults({});
+    const repeat = await invoke(deleteCbr, cbrEvent(backup.id));
+    expect(repeat.status).toBe(202);
+    expect(repeat.json).toMatchObject({ status: 'unknown', replayed: true });
+    expect(sim.inspect().deleteCalls(backup.id)).toBe(0);
   });
 
   it('answers 502 UPSTREAM_NETWORK when the connection keeps being reset', async () => {
@@ -264,9 +284,11 @@ describe('DELETE /dis/v2/{project_id}/checkpoints', () => {
           c.partition === checkpoint.partition,
       ),
     ).toBe(false);
+    // A done DIS deletion is not replayed from the ledger (a consumer can commit the checkpoint again): the
+    // repeat is a new DELETE, which DIS answers 204 again.
     const again = await invoke(deleteDis, structuredClone(event));
     expect(again.status).toBe(204);
-    expect(sim.inspect().requests.filter((request) => request.method === 'DELETE')).toHaveLength(1);
+    expect(sim.inspect().requests.filter((request) => request.method === 'DELETE')).toHaveLength(2);
   });
 });
 

@@ -19,7 +19,9 @@ export type FunctionName =
   | 'delete-cbr-backup'
   | 'delete-dds-backup'
   | 'delete-dis-checkpoint'
-  | 'get-deletion';
+  | 'get-deletion'
+  | 'get-sweep'
+  | 'get-sweep-report';
 
 const cache = new Map<FunctionName, APIGatewayProxyEventV2>();
 

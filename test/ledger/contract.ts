@@ -173,6 +173,53 @@ export function ledgerContract(name: string, make: MakeLedger): void {
       expect(later.record.history).toEqual([{ status: 'requested', at: T0 + 25 * HOUR }]);
     });
 
+    it('keeps a permanently refused deletion final: it is never re-armed', async () => {
+      const { ledger, clock } = await fresh();
+      const { record } = await ledger.beginDeletion(cbrDeletion('b-refused'));
+      await ledger.transition(record.id, { from: ['requested'], to: 'sent' });
+      await ledger.transition(record.id, {
+        from: ['sent'],
+        to: 'failed',
+        patch: {
+          error: { code: 'UPSTREAM_REJECTED', message: '6201', permanent: true },
+          upstream_code: '6201',
+        },
+      });
+      clock.advance(72 * HOUR);
+      const again = await ledger.beginDeletion(cbrDeletion('b-refused'));
+      expect(again.created).toBe(false);
+      expect(again.record).toMatchObject({ status: 'failed', error: { permanent: true } });
+    });
+
+    it('starts a finished DIS deletion over at once, and moves an unknown one only as upstream shows', async () => {
+      const { ledger } = await fresh();
+      const dis: NewDeletion = {
+        service: 'dis',
+        region: 'eu-de',
+        project_id: PROJECT,
+        target: {
+          kind: 'dis_checkpoint',
+          stream_name: 's',
+          app_name: 'a',
+          checkpoint_type: 'LAST_READ',
+          partition_id: '0',
+        },
+        requested_by: caller,
+      };
+      const { record } = await ledger.beginDeletion(dis);
+      // Stored in its canonical spelling.
+      expect(record.target).toMatchObject({ partition_id: 'shardId-0000000000' });
+      await ledger.transition(record.id, { from: ['requested'], to: 'sent' });
+      await ledger.transition(record.id, { from: ['sent'], to: 'unknown' });
+      expect((await ledger.beginDeletion(dis)).created).toBe(false);
+      await expect(ledger.transition(record.id, { from: ['unknown'], to: 'sent' })).rejects.toBeInstanceOf(
+        IllegalTransitionError,
+      );
+      await ledger.transition(record.id, { from: ['unknown'], to: 'done' });
+      const repeat = await ledger.beginDeletion(dis);
+      expect(repeat).toMatchObject({ created: true, record: { status: 'requested' } });
+    });
+
     it('rejects an input with unknown fields', async () => {
       const { ledger } = await fresh();
       await expect(

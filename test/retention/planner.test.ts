@@ -214,6 +214,7 @@ describe('plan', () => {
       deleted: 1,
       finished: 3,
       deleted_bytes: 7,
+      deleted_unknown_size: 0,
       delete_share: 1 / 3,
       max_delete_share_exceeded: false,
     });

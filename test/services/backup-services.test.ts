@@ -117,6 +117,7 @@ describe('CSBS adapter', () => {
       state: 'finished',
       manual: false,
       tags: [],
+      image_type: 'backup',
     });
     expect(backups.map((b) => b.state)).toEqual([
       'finished',
@@ -174,7 +175,11 @@ describe('CSBS adapter', () => {
     route = () => ({ status: 200, body: { checkpoint_item: { ...items[1], status: 'deleted' } } });
     expect((await pollDeletion(client, poll)).state).toBe('done');
     route = () => ({ status: 400, body: { error_code: 'CSBS.3001', error_msg: 'not exist' } });
-    expect(await pollDeletion(client, poll)).toEqual({ state: 'done', requestId: 'rid-fake' });
+    expect(await pollDeletion(client, poll)).toEqual({
+      state: 'done',
+      upstream: 'gone',
+      requestId: 'rid-fake',
+    });
   });
 });
 
@@ -195,7 +200,10 @@ describe('CBR adapter', () => {
     provider_id: 'kept-unknown',
   }));
 
+  const vaults = { vaults: [{ id: 'vault-1', tags: [{ key: 'legal-hold', value: 'case-42' }] }], count: 1 };
+
   function cbrList(url: URL) {
+    if (url.pathname.endsWith('/vaults')) return { status: 200, body: vaults };
     const limit = Number(url.searchParams.get('limit'));
     const offset = Number(url.searchParams.get('offset'));
     return {
@@ -204,18 +212,24 @@ describe('CBR adapter', () => {
     };
   }
 
+  /** The backup listing requests (the vault listing comes first, once). */
+  const backupRequests = () => server.seen.filter((r) => r.url.includes('/backups'));
+
   it('lists every backup across offset pages, with sizes in bytes', async () => {
     route = cbrList;
     const listed = await collect(
       cbrAdapter.listBackups(client, { ...target, pageSize: 2, filters: { vaultId: 'vault-1' } }),
     );
     expect(listed.map((b) => b.id)).toEqual(['b-0', 'b-1', 'b-2', 'b-3', 'b-4']);
-    expect(server.seen.map((r) => new URL(r.url, 'http://x').searchParams.get('offset'))).toEqual([
+    expect(server.seen[0]?.url).toMatch(/^\/cbr\/v3\/proj\/vaults\?/);
+    expect(backupRequests().map((r) => new URL(r.url, 'http://x').searchParams.get('offset'))).toEqual([
       '0',
       '2',
       '4',
     ]);
-    expect(new URL(server.seen[0]?.url ?? '', 'http://x').searchParams.get('vault_id')).toBe('vault-1');
+    expect(new URL(backupRequests()[0]?.url ?? '', 'http://x').searchParams.get('vault_id')).toBe('vault-1');
+    // CBR backups carry no tags: they come from the vault.
+    expect(listed[0]?.tags).toEqual(['legal-hold=case-42']);
     expect(listed[0]).toMatchObject({
       service: 'cbr',
       delete_id: 'b-0',
@@ -231,9 +245,12 @@ describe('CBR adapter', () => {
   });
 
   it('stops when a page comes back empty even if count says more', async () => {
-    route = () => ({ status: 200, body: { backups: [], count: 99 } });
+    route = (url) =>
+      url.pathname.endsWith('/vaults')
+        ? { status: 200, body: vaults }
+        : { status: 200, body: { backups: [], count: 99 } };
     expect(await collect(cbrAdapter.listBackups(client, target))).toEqual([]);
-    expect(server.seen).toHaveLength(1);
+    expect(backupRequests()).toHaveLength(1);
   });
 
   it('keeps unknown fields and names the violating field', async () => {
@@ -243,10 +260,13 @@ describe('CBR adapter', () => {
       extra: true,
       backups: [{ provider_id: 'kept-unknown' }],
     });
-    route = () => ({
-      status: 200,
-      body: { backups: [backups[0], { ...backups[1], created_at: 'yesterday' }], count: 2 },
-    });
+    route = (url) =>
+      url.pathname.endsWith('/vaults')
+        ? { status: 200, body: vaults }
+        : {
+            status: 200,
+            body: { backups: [backups[0], { ...backups[1], created_at: 'yesterday' }], count: 2 },
+          };
     await expect(collect(cbrAdapter.listBackups(client, target))).rejects.toThrow(/backups\.1\.created_at/);
   });
 
@@ -308,7 +328,9 @@ describe('DDS adapter', () => {
     );
     expect(listed).toHaveLength(230);
     expect(new Set(listed.map((b) => b.id)).size).toBe(230);
-    const queries = server.seen.map((r) => new URL(r.url, 'http://x').searchParams);
+    const queries = server.seen
+      .filter((r) => r.url.includes('/backups'))
+      .map((r) => new URL(r.url, 'http://x').searchParams);
     expect(queries.map((q) => [q.get('offset'), q.get('limit')])).toEqual([
       ['0', '100'],
       ['100', '100'],

@@ -174,7 +174,9 @@ describe('DIS checkpoint deletion parameter rules', () => {
       query: { ...base, app_name: 'app_0002', partition_id: '0' },
     });
     expect(response.status).toBe(204);
-    const state = await call(sim, 'GET', 'dis', `/v2/${projectId}/apps/app_0002/streams/dis-stream-0`);
+    const state = await call(sim, 'GET', 'dis', `/v2/${projectId}/apps/app_0002/streams/dis-stream-0`, {
+      query: { checkpoint_type: 'LAST_READ' },
+    });
     expect(state.json.partition_consuming_states[0]).toMatchObject({
       partition_id: 'shardId-0000000000',
       sequence_number: '-1',

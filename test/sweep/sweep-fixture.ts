@@ -5,7 +5,7 @@ import { createEndpointResolver, overrideKey } from '../../lib/huawei/endpoints.
 import type { Ledger } from '../../lib/ledger/ledger.ts';
 import { type Policy, parsePolicy } from '../../lib/retention/policy.ts';
 import type { Backup } from '../../lib/services/backup.ts';
-import { adapters } from '../../lib/services/index.ts';
+import { adapters, type HuaweiRequester } from '../../lib/services/index.ts';
 import type { FaultConfig, Simulator } from '../../lib/simulator/index.ts';
 import { startSimulator } from '../../lib/simulator/index.ts';
 import type { SweepDeps } from '../../lib/sweep/sweep.ts';
@@ -48,6 +48,31 @@ export function sweepClient(sim: Simulator): HuaweiClient {
   });
 }
 
+/**
+ * A requester whose DELETEs get one attempt and give up after `headersMs` (the answer is lost when upstream
+ * is slower); listings and polls go through `client` as usual.
+ */
+export function deletesTimingOut(
+  sim: Simulator,
+  client: HuaweiRequester,
+  headersMs: number,
+): HuaweiRequester {
+  const overrides: Record<string, string> = {};
+  for (const service of ['csbs', 'cbr', 'dds'] as const) {
+    overrides[overrideKey(service, REGION)] = sim.baseUrl(service, REGION);
+  }
+  const impatient = createHuaweiClient({
+    endpoints: createEndpointResolver({ overrides }),
+    auth: createAkSkAuth(new StaticCredentials(sim.credentials.ak, sim.credentials.sk)),
+    retry: { maxAttempts: 1 },
+    timeouts: { connectMs: 2_000, headersMs, bodyMs: 2_000 },
+  });
+  return {
+    request: (op, schema, options) =>
+      (op.method === 'DELETE' ? impatient : client).request(op, schema, options),
+  };
+}
+
 export function projectsOf(sim: Simulator): string[] {
   return [...sim.state.projects.keys()];
 }
@@ -72,13 +97,16 @@ export function sweepPolicy(sim: Simulator, extra: { maxDeleteShare?: number } =
 }
 
 /** Fast waits: the simulator finishes deletions in tens of ms. */
-export function fastDeps(sim: Simulator, client: HuaweiClient, ledger: Ledger): SweepDeps {
+export function fastDeps(sim: Simulator, client: HuaweiRequester, ledger: Ledger): SweepDeps {
   void sim;
   return {
     client,
     ledger,
     tracking: { baseMs: 10, capMs: 60, minDelayMs: 5 },
     retry: { busyDelayMs: 60, baseMs: 5, capMs: 50, maxAttempts: 40 },
+    // The in-flight horizon: the simulator answers in milliseconds, and a DELETE it did not answer was never
+    // applied (its faults stop a request before the service), so 2 s is past any DELETE of these tests landing.
+    staleAfterMs: 2_000,
   };
 }
 

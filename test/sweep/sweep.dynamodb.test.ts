@@ -6,7 +6,14 @@ import type { Simulator } from '../../lib/simulator/index.ts';
 import { runSweep } from '../../lib/sweep/sweep.ts';
 import { checkAgainstSimulator, plannedBackupId } from '../../lib/sweep/verify.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
-import { fastDeps, listEverything, startSweepSimulator, sweepClient, sweepPolicy } from './sweep-fixture.ts';
+import {
+  deletesTimingOut,
+  fastDeps,
+  listEverything,
+  startSweepSimulator,
+  sweepClient,
+  sweepPolicy,
+} from './sweep-fixture.ts';
 
 const dynamo = useDynamoDbLocal();
 let sim: Simulator;
@@ -94,5 +101,72 @@ describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
     );
     expect(a.totals.deleted + b.totals.deleted).toBe(union.size);
     expect(a.totals.failed + b.totals.failed).toBe(0);
+  });
+
+  it('lets a second sweep ask upstream about a DELETE the first one lost the answer to, never resending it', async () => {
+    // The interleaving that exposed the race: sweep A's CSBS DELETEs reach upstream but their answers are lost
+    // (CSBS answers after 1.5 s, A's client gives up after 0.5 s without retrying), A records the outcome, and
+    // only then does sweep B reach the same deletions. A outcome recorded as a failure let B re-arm and send a
+    // second DELETE; recorded unknown, B asks upstream and tracks what A started.
+    sim.setFaults({
+      services: { csbs: { operations: { deleteCheckpoint: { latency: { kind: 'fixed', ms: 1_500 } } } } },
+    });
+    // One attempt per DELETE, given up after 0.5 s: the client's own retries are not what this is about.
+    const deletesTimeOut = deletesTimingOut(sim, client, 500);
+    // B's ledger holds each of B's steps until A has recorded how its own attempt at that deletion ended.
+    const gatedForB: Ledger = {
+      ...ledger,
+      beginDeletion: (input) => ledger.beginDeletion(input),
+      transition: (id, request) => ledger.transition(id, request),
+      listBySweep: (id) => ledger.listBySweep(id),
+      putSweepPlan: (plan) => ledger.putSweepPlan(plan),
+      getSweep: (id) => ledger.getSweep(id),
+      finishSweep: (id, report) => ledger.finishSweep(id, report),
+      get: async (id) => {
+        await untilRecordedByA(id);
+        return ledger.get(id);
+      },
+    };
+    let planOfA: Set<string> | undefined;
+    async function untilRecordedByA(id: string): Promise<void> {
+      for (;;) {
+        if (planOfA === undefined) {
+          const stored = await ledger.getSweep('race-a');
+          if (stored !== undefined) planOfA = new Set(stored.items.map((item) => item.deletion_id));
+        }
+        if (planOfA !== undefined) {
+          if (!planOfA.has(id)) return;
+          const record = await ledger.get(id);
+          if (record !== undefined && record.status !== 'requested' && record.status !== 'sent') return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    // One project's CSBS backups are enough to show it.
+    const policy = sweepPolicy(sim);
+    const first = policy.targets[0]?.projects.slice(0, 1) ?? [];
+    const servers = { ...policy, targets: policy.targets.map((target) => ({ ...target, projects: first })) };
+    const input = { policy: servers, dryRun: false, targetFilter: ['servers'], now: new Date() };
+    // Wide lanes keep the test short (upstream itself runs five CSBS deletions per project and queues the
+    // rest); asking upstream every 250 ms at most keeps DynamoDB Local's load down.
+    const laneLimits = { default: 10, byService: { csbs: 20 } };
+    const tracking = { baseMs: 50, capMs: 250, minDelayMs: 50 };
+    const [a, b] = await Promise.all([
+      runSweep(
+        { ...input, sweepId: 'race-a' },
+        { ...fastDeps(sim, deletesTimeOut, ledger), laneLimits, tracking },
+      ),
+      runSweep(
+        { ...input, sweepId: 'race-b' },
+        { ...fastDeps(sim, client, gatedForB), laneLimits, tracking },
+      ),
+    ]);
+    await expectEveryPlannedDeletionDone(['race-a', 'race-b'], false);
+    const stored = await ledger.listBySweep('race-a');
+    expect(stored.length).toBeGreaterThan(5);
+    expect(stored.every((record) => record.status === 'done' && record.attempts === 1)).toBe(true);
+    expect(a.totals).toMatchObject({ deleted: stored.length, failed: 0 });
+    expect(b.totals.failed).toBe(0);
+    expect(b.totals.deleted).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { SimState } from '../state.ts';
-import { errorReply, intParam, type Route, type RouteContext } from './route.ts';
+import { errorReply, intParam, type Route, type RouteContext, unhonouredParameter } from './route.ts';
 
 /**
  * DIS v2: apps listed with `limit` (1..100), `start_app_name` (exclusive) and `has_more_app`;
@@ -27,7 +27,14 @@ function shardId(partition: number): string {
   return `shardId-${String(partition).padStart(10, '0')}`;
 }
 
+const LIST_APPS_PARAMETERS = new Set(['limit', 'start_app_name', 'stream_name']);
+/** ShowConsumerState (services/dis/v2/model/model_show_consumer_state_request.go). */
+const CONSUMER_STATE_PARAMETERS = new Set(['limit', 'start_partition_id', 'checkpoint_type']);
+export const DIS_MAX_PARTITIONS = 1000;
+
 function listApps(context: RouteContext) {
+  const unsupported = unhonouredParameter(context.query, LIST_APPS_PARAMETERS, DIS_BAD_PARAMETER);
+  if (unsupported) return unsupported;
   const limit = intParam(context.query, 'limit') ?? 10;
   if (!(limit >= 1 && limit <= DIS_MAX_LIMIT)) {
     return errorReply(400, DIS_BAD_PARAMETER, `Invalid request: limit must be 1..${DIS_MAX_LIMIT}`);
@@ -113,6 +120,21 @@ function getCheckpoint(context: RouteContext) {
 }
 
 function appStreamState(context: RouteContext) {
+  const { query } = context;
+  const unsupported = unhonouredParameter(query, CONSUMER_STATE_PARAMETERS, DIS_BAD_PARAMETER);
+  if (unsupported) return unsupported;
+  // 1..1000, default 100; start_partition_id is exclusive; checkpoint_type is required (LAST_READ only).
+  const limit = intParam(query, 'limit') ?? 100;
+  if (!(limit >= 1 && limit <= DIS_MAX_PARTITIONS)) {
+    return errorReply(400, DIS_BAD_PARAMETER, `Invalid request: limit must be 1..${DIS_MAX_PARTITIONS}`);
+  }
+  if (query.get('checkpoint_type') !== 'LAST_READ') {
+    return errorReply(400, DIS_BAD_PARAMETER, 'Invalid request: checkpoint_type must be LAST_READ');
+  }
+  const startRaw = query.get('start_partition_id');
+  const startAfter = startRaw === null || startRaw === '' ? -1 : parsePartitionId(startRaw);
+  if (startAfter === undefined)
+    return errorReply(400, DIS_BAD_PARAMETER, `Invalid request: start_partition_id ${startRaw}`);
   const projectId = context.params.project_id as string;
   const appName = context.params.app_name as string;
   const streamName = context.params.stream_name as string;
@@ -121,7 +143,9 @@ function appStreamState(context: RouteContext) {
   if (!context.state.disApp(projectId, appName))
     return errorReply(404, DIS_APP_NOT_FOUND, `App ${appName} does not exist`);
   const states = [];
-  for (let partition = 0; partition < stream.partition_count; partition++) {
+  const first = startAfter + 1;
+  const last = Math.min(stream.partition_count, first + limit);
+  for (let partition = first; partition < last; partition++) {
     const checkpoint = context.state.disCheckpoints.get(
       SimState.disCheckpointKey(projectId, appName, streamName, partition),
     );
@@ -136,7 +160,12 @@ function appStreamState(context: RouteContext) {
   }
   return {
     status: 200,
-    body: { has_more: false, stream_name: streamName, app_name: appName, partition_consuming_states: states },
+    body: {
+      has_more: last < stream.partition_count,
+      stream_name: streamName,
+      app_name: appName,
+      partition_consuming_states: states,
+    },
   };
 }
 

@@ -60,7 +60,36 @@ function createToken(context: RouteContext) {
   };
 }
 
+/**
+ * KeystoneShowProject (`GET /v3/projects/{project_id}`): the project's name is its region's id, or
+ * `{region}_{sub-project}` — the convention the official SDKs rely on to find a region's project id.
+ */
+function showProject(context: RouteContext) {
+  const project = context.state.projects.get(context.params.project_id as string);
+  if (!project) {
+    return {
+      status: 404,
+      body: { error: { code: 404, message: 'Could not find project.', title: 'Not Found' } },
+    };
+  }
+  return {
+    status: 200,
+    body: {
+      project: {
+        id: project.id,
+        name: project.name,
+        domain_id: context.user?.domain ?? 'sim-domain',
+        description: '',
+        enabled: true,
+        is_domain: false,
+        parent_id: context.user?.domain ?? 'sim-domain',
+      },
+    },
+  };
+}
+
 export const iamRoutes: Route[] = [
+  { method: 'GET', pattern: '/v3/projects/:project_id', operation: 'showProject', handle: showProject },
   {
     method: 'POST',
     pattern: '/v3/auth/tokens',
