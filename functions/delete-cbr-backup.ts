@@ -1,6 +1,7 @@
 /** DELETE /cbr/v3/{project_id}/backups/{backup_id} — CBR DeleteBackup (background delete upstream → 202). */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { httpDeadline } from '../lib/deadline.ts';
 import {
   CbrPathSchema,
   EmptyQuerySchema,
@@ -12,14 +13,15 @@ import { runtime } from '../lib/runtime.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware())
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const path = parseWith(CbrPathSchema, event.pathParameters, 'path');
     parseWith(EmptyQuerySchema, event.queryStringParameters, 'query');
     const deps = await runtime();
     const result = await requestDeletion(
       { service: 'cbr', projectId: path.project_id, backupId: path.backup_id },
       callerIdentity(event),
-      deps,
+      // No attempt, wait or retry outlives the invocation (minus the margin to record and answer).
+      { ...deps, signal: httpDeadline(context) },
     );
     return requestedDeletionResponse(result);
   });

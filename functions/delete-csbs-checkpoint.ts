@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { httpDeadline } from '../lib/deadline.ts';
 import {
   CsbsBodySchema,
   CsbsPathSchema,
@@ -16,7 +17,7 @@ import { runtime } from '../lib/runtime.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware({ jsonBody: 'optional' }))
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const path = parseWith(CsbsPathSchema, event.pathParameters, 'path');
     const query = parseWith(CsbsQuerySchema, event.queryStringParameters, 'query');
     const body =
@@ -40,7 +41,8 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         ...(items === undefined ? {} : { checkpointItems: items }),
       },
       callerIdentity(event),
-      deps,
+      // No attempt, wait or retry outlives the invocation (minus the margin to record and answer).
+      { ...deps, signal: httpDeadline(context) },
     );
     return requestedDeletionResponse(result);
   });

@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { httpDeadline } from '../lib/deadline.ts';
 import {
   DisQuerySchema,
   ProjectPathSchema,
@@ -15,7 +16,7 @@ import { runtime } from '../lib/runtime.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware())
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const path = parseWith(ProjectPathSchema, event.pathParameters, 'path');
     const query = parseWith(DisQuerySchema, event.queryStringParameters, 'query');
     const deps = await runtime();
@@ -29,7 +30,8 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         ...(query.partition_id === undefined ? {} : { partitionId: query.partition_id }),
       },
       callerIdentity(event),
-      deps,
+      // No attempt, wait or retry outlives the invocation (minus the margin to record and answer).
+      { ...deps, signal: httpDeadline(context) },
     );
     return requestedDeletionResponse(result);
   });

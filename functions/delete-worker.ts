@@ -5,6 +5,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { workerDeadline } from '../lib/deadline.ts';
+import { boundedRequester } from '../lib/huawei/client.ts';
 import { logger } from '../lib/logger.ts';
 import { runtime } from '../lib/runtime.ts';
 import { workerDepsFromRuntime } from '../lib/sweep/queued/runtime.ts';
@@ -14,8 +16,17 @@ import { processQueuedBatch, type QueuedWorkerDeps } from '../lib/sweep/queued/w
 export function createDeleteWorkerHandler(load: () => Promise<QueuedWorkerDeps>) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event) => {
-      const deps = await load();
+    .handler(async (event, context) => {
+      const loaded = await load();
+      // No upstream call or wait outlives the invocation (minus the margin to record outcomes and answer).
+      const signal = workerDeadline(context);
+      const deps =
+        signal === undefined
+          ? loaded
+          : {
+              ...loaded,
+              steps: { ...loaded.steps, client: boundedRequester(loaded.steps.client, signal), signal },
+            };
       const response = await processQueuedBatch(event.Records, deps);
       if (response.batchItemFailures.length > 0) {
         logger.info('delete-worker batch', {

@@ -1,6 +1,7 @@
 /** GET /deletions/{deletion_id} — a deletion's state, polled from upstream while it is still running. */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { httpDeadline } from '../lib/deadline.ts';
 import {
   DeletionPathSchema,
   deletionStateResponse,
@@ -12,9 +13,11 @@ import { runtime } from '../lib/runtime.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware())
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const path = parseWith(DeletionPathSchema, event.pathParameters, 'path');
     parseWith(EmptyQuerySchema, event.queryStringParameters, 'query');
     const deps = await runtime();
-    return deletionStateResponse(await refreshDeletion(path.deletion_id, deps));
+    return deletionStateResponse(
+      await refreshDeletion(path.deletion_id, { ...deps, signal: httpDeadline(context) }),
+    );
   });

@@ -13,6 +13,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
+import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
@@ -26,10 +27,10 @@ import { deadlineAt, deadlineSignal, startSweep, sweepResponse } from '../lib/sw
 type ScheduleEvent = EventBridgeEvent<'Scheduled Event', unknown>;
 
 const loadPolicy = createPolicyLoader();
-/** API Gateway gives up after 30 s: stop the sweep in time to answer. */
-const HTTP_BUDGET_MS = 25_000;
+/** API Gateway gives up after 30 s: stop the sweep in time to answer (lib/budgets.ts). */
+const HTTP_BUDGET_MS = BUDGETS.sweepHttpBudgetMs;
 /** Leave the scheduled invocation time to write the report. */
-const SCHEDULE_MARGIN_MS = 30_000;
+const SCHEDULE_MARGIN_MS = BUDGETS.sweepScheduleMarginMs;
 
 const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware({ jsonBody: 'optional' }))
@@ -40,8 +41,9 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
       runtime: rt,
       loadPolicy: (source) => loadPolicy(source),
       logger,
-      signal: deadlineSignal(context, 3_000, HTTP_BUDGET_MS),
-      deadlineAt: deadlineAt(context, 3_000, HTTP_BUDGET_MS),
+      signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
+      callSignal: deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs),
+      deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
       publishMetrics: publishSweepMetrics,
       // SWEEP_MODE: auto (inline when the plan fits the time left, else queued and 202), inline or queued.
       sweep: {
@@ -71,6 +73,7 @@ const scheduleHandler = middy<ScheduleEvent, unknown>()
           loadPolicy: (source) => loadPolicy(source),
           logger,
           signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
+          callSignal: deadlineSignal(context, BUDGETS.sweepScheduleCallMarginMs),
           deadlineAt: deadlineAt(context, SCHEDULE_MARGIN_MS),
           publishMetrics: publishSweepMetrics,
           sweep: {

@@ -29,6 +29,8 @@
  * than the in-flight horizon (`inFlightHorizonMs`, longer than any client call), so no request of ours can still
  * land. DIS checkpoints can be committed again, so "present" is only proof after the horizon there too.
  */
+import { BUDGETS } from '../budgets.ts';
+import { isRetryableCode } from '../errors.ts';
 import {
   HuaweiApiError,
   HuaweiNotFoundError,
@@ -65,9 +67,9 @@ export interface DeletionDeps {
 }
 
 /** First poll of an accepted deletion is due this long after acceptance (a hint for callers and the sweep). */
-export const FIRST_POLL_DELAY_MS = 5_000;
+export const FIRST_POLL_DELAY_MS = BUDGETS.firstPollDelayMs;
 /** The in-flight horizon (see DeletionDeps.inFlightHorizonMs): 10 minutes, the sweep's stale-after window. */
-export const DEFAULT_IN_FLIGHT_HORIZON_MS = 10 * 60_000;
+export const DEFAULT_IN_FLIGHT_HORIZON_MS = BUDGETS.staleAfterMs;
 /** Asking upstream again about an unresolved deletion: never sooner than this, never later than the cap. */
 const RESOLVE_MIN_DELAY_MS = 250;
 const RESOLVE_MAX_DELAY_MS = 60_000;
@@ -126,17 +128,6 @@ export type ExecutedDeletion =
       readonly retryAfterMs?: number | undefined;
       readonly error: unknown;
     });
-
-/** Codes of a failed DELETE worth trying again later. */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  'BUSY',
-  'THROTTLED',
-  'UPSTREAM_UNAVAILABLE',
-  'UPSTREAM_NETWORK',
-  'UPSTREAM_ERROR',
-  'DELETE_NOT_APPLIED',
-  'UPSTREAM_DELETION_FAILED',
-]);
 
 /**
  * Refusals that say "never", per service and upstream code:
@@ -309,7 +300,8 @@ async function recordFailure(
       upstreamRequestId,
       code,
       message,
-      retryable: !permanent && RETRYABLE_CODES.has(code),
+      // The one error table decides which codes are worth trying again later (lib/errors.ts).
+      retryable: !permanent && isRetryableCode(code),
       permanent,
       retryAfterMs: error instanceof HuaweiThrottledError ? error.retryAfterMs : undefined,
       error,

@@ -4,6 +4,7 @@
  * injected dependencies; no API Gateway event in sight. Errors are the closed set lib/http maps to responses.
  */
 
+import { withDeletionId } from '../errors.ts';
 import { ResourceNotFoundError, ValidationError } from '../http/errors.ts';
 import { assertProjectAllowed } from '../http/project-allowlist.ts';
 import { issuesFromZod } from '../http/validation.ts';
@@ -133,11 +134,12 @@ function answer(outcome: ExecutedDeletion): RequestedDeletion {
     case 'started':
       return { kind: 'accepted', ...base, replayed: false };
     case 'gone':
+      throw outcome.error;
     case 'failed':
     case 'unknown':
       // Unknown: the error as it came (the record is `unknown`); a repeat or GET /deletions/{id} asks
-      // upstream before anything is sent again.
-      throw outcome.error;
+      // upstream before anything is sent again. Either way the answer names the deletion to poll.
+      throw withDeletionId(outcome.error, outcome.deletionId);
     case 'skipped':
       return replay(outcome.record, base);
   }

@@ -5,27 +5,14 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ZodError, z } from 'zod';
-import {
-  ConfigurationError,
-  HuaweiApiError,
-  HuaweiAuthError,
-  HuaweiBadRequestError,
-  HuaweiBusyError,
-  HuaweiNetworkError,
-  HuaweiNotFoundError,
-  HuaweiResponseShapeError,
-  HuaweiServerError,
-  HuaweiThrottledError,
-  InvalidRequestError,
-} from '../huawei/errors.ts';
-import { LedgerConflictError, LedgerThrottledError, LedgerUnavailableError } from '../ledger/errors.ts';
+import { AppError, DEFAULT_RETRY_AFTER_SECONDS, errorSpec } from '../errors.ts';
 import { HttpLayerError, ValidationError } from './errors.ts';
 import { issuesFromZod } from './validation.ts';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 export const UPSTREAM_REQUEST_ID_HEADER = 'X-Upstream-Request-Id';
-/** Retry-After when the upstream did not say how long to wait. */
-export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+/** Retry-After when the upstream did not say how long to wait (defined with the error table). */
+export { DEFAULT_RETRY_AFTER_SECONDS };
 
 /** The one error shape every function returns (tests and clients parse responses with it). */
 export const ErrorBodySchema = z
@@ -76,99 +63,49 @@ function fromBodyParser(cause: unknown): boolean {
   );
 }
 
-function upstreamDetails(error: HuaweiApiError): Record<string, unknown> {
-  return {
-    service: error.service,
-    ...(error.errorCode === undefined ? {} : { upstream_code: error.errorCode }),
-  };
-}
-
-function withUpstreamId(requestId: string | undefined): { upstreamRequestId?: string } {
-  return requestId === undefined ? {} : { upstreamRequestId: requestId };
-}
-
 function retryAfterSeconds(ms: number | undefined): number {
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return DEFAULT_RETRY_AFTER_SECONDS;
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
+function fillMessage(template: string, parameters: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => parameters[key] ?? whole);
+}
+
+/**
+ * An AppError through the one table (lib/errors.ts): status, public code, the error's own message only when
+ * the table says it is written for the caller, Retry-After, and the deletion id to poll when it has one.
+ */
+function mapAppError(error: AppError): MappedError {
+  const spec = errorSpec(error.code);
+  const status = error.httpStatus;
+  const own = error.publicDetails();
+  const details = error.deletionId === undefined ? own : { ...own, deletion_id: error.deletionId };
+  const retryAfter =
+    spec.retryAfter === 'upstream'
+      ? retryAfterSeconds(error.retryAfterMs)
+      : typeof spec.retryAfter === 'number'
+        ? spec.retryAfter
+        : undefined;
+  const requestId = (error as { requestId?: unknown }).requestId;
+  return {
+    status,
+    // A layer error names its own code (a route may raise one the table lists for another layer).
+    code: error instanceof HttpLayerError ? error.code : (spec.publicCode ?? error.code),
+    message: error.expose
+      ? error.message
+      : fillMessage(spec.message ?? 'Internal error', error.messageParameters()),
+    ...(details === undefined ? {} : { details }),
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    ...(typeof requestId === 'string' ? { upstreamRequestId: requestId } : {}),
+    serverFault: status >= 500,
+  };
+}
+
 /** Classifies any thrown value. Pure: no logging, no request id. */
 export function mapError(error: unknown): MappedError {
-  if (error instanceof HttpLayerError) {
-    // A layer error that says when to come back (LANE_FULL) gets a Retry-After.
-    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
-    return {
-      status: error.status,
-      code: error.code,
-      message: error.message,
-      ...(error.details === undefined ? {} : { details: error.details }),
-      ...(typeof retryAfterMs === 'number' ? { retryAfterSeconds: retryAfterSeconds(retryAfterMs) } : {}),
-      serverFault: error.status >= 500,
-    };
-  }
+  if (error instanceof AppError) return mapAppError(error);
   if (error instanceof ZodError) return mapError(new ValidationError('body', issuesFromZod(error, 'body')));
-  if (error instanceof InvalidRequestError) {
-    return {
-      status: 400,
-      code: 'INVALID_REQUEST',
-      message: error.message,
-      details: { field: error.field },
-      serverFault: false,
-    };
-  }
-  if (error instanceof HuaweiApiError) return mapHuaweiError(error);
-  if (error instanceof HuaweiNetworkError) {
-    return {
-      status: 502,
-      code: error.code,
-      message: `Huawei Cloud ${error.service.toUpperCase()} could not be reached`,
-      details: { service: error.service },
-      serverFault: true,
-    };
-  }
-  if (error instanceof HuaweiResponseShapeError) {
-    return {
-      status: 502,
-      code: error.code,
-      message: 'Huawei Cloud returned a response this service does not understand',
-      ...withUpstreamId(error.requestId),
-      serverFault: true,
-    };
-  }
-  if (error instanceof ConfigurationError) {
-    return {
-      status: 500,
-      code: 'CONFIGURATION',
-      message: 'The service is not configured correctly',
-      serverFault: true,
-    };
-  }
-  if (error instanceof LedgerConflictError) {
-    return {
-      status: 409,
-      code: 'CONFLICT',
-      message: 'The deletion changed state concurrently; retry the request',
-      details: { deletion_id: error.id },
-      serverFault: false,
-    };
-  }
-  if (error instanceof LedgerThrottledError) {
-    return {
-      status: 503,
-      code: 'LEDGER_THROTTLED',
-      message: 'The deletion ledger is busy; retry later',
-      retryAfterSeconds: 1,
-      serverFault: true,
-    };
-  }
-  if (error instanceof LedgerUnavailableError) {
-    return {
-      status: 503,
-      code: 'LEDGER_UNAVAILABLE',
-      message: 'The deletion ledger is unavailable',
-      serverFault: true,
-    };
-  }
   if (isHttpErrorLike(error) && error.statusCode >= 400 && error.statusCode < 500 && error.expose !== false) {
     return mapClientHttpError(error);
   }
@@ -207,74 +144,6 @@ function mapClientHttpError(error: HttpErrorLike): MappedError {
     // createError messages default to the status text; a custom one was written for the caller (expose).
     message: error.message,
     serverFault: false,
-  };
-}
-
-function mapHuaweiError(error: HuaweiApiError): MappedError {
-  const upstream = { details: upstreamDetails(error), ...withUpstreamId(error.requestId) };
-  const service = error.service.toUpperCase();
-  if (error instanceof HuaweiNotFoundError) {
-    return {
-      status: 404,
-      code: 'NOT_FOUND',
-      message: `The ${service} resource does not exist`,
-      ...upstream,
-      serverFault: false,
-    };
-  }
-  if (error instanceof HuaweiBusyError) {
-    return {
-      status: 409,
-      code: 'BUSY',
-      message: `The ${service} resource is busy; retry later`,
-      ...upstream,
-      serverFault: false,
-    };
-  }
-  if (error instanceof HuaweiThrottledError) {
-    return {
-      status: 429,
-      code: 'THROTTLED',
-      message: `Huawei Cloud ${service} is throttling requests; retry later`,
-      retryAfterSeconds: retryAfterSeconds(error.retryAfterMs),
-      ...upstream,
-      serverFault: false,
-    };
-  }
-  if (error instanceof HuaweiAuthError) {
-    return {
-      status: 502,
-      code: 'UPSTREAM_AUTH',
-      message: `Huawei Cloud ${service} rejected this service's credentials`,
-      details: { service: error.service },
-      ...withUpstreamId(error.requestId),
-      serverFault: true,
-    };
-  }
-  if (error instanceof HuaweiBadRequestError) {
-    return {
-      status: 422,
-      code: 'UPSTREAM_REJECTED',
-      message: `Huawei Cloud ${service} refused the request`,
-      ...upstream,
-      serverFault: false,
-    };
-  }
-  if (error instanceof HuaweiServerError) {
-    return {
-      status: 502,
-      code: 'UPSTREAM_UNAVAILABLE',
-      message: `Huawei Cloud ${service} failed after retries`,
-      ...upstream,
-      serverFault: true,
-    };
-  }
-  return {
-    status: 502,
-    code: 'UPSTREAM_ERROR',
-    message: `Huawei Cloud ${service} returned an unexpected status`,
-    ...upstream,
-    serverFault: true,
   };
 }
 

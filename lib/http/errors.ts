@@ -2,6 +2,7 @@
  * Errors raised by the HTTP layer itself (validation, allowlist, lookups). Each has a stable `code` and the
  * HTTP `status` it maps to; their messages are written for the caller and are always safe to expose.
  */
+import { AppError } from '../errors.ts';
 
 export interface ValidationIssue {
   /** Dotted field path prefixed with where the value came from, e.g. `path.backup_id`, `body.checkpoint_items.0`. */
@@ -12,7 +13,7 @@ export interface ValidationIssue {
 export type RequestPart = 'path' | 'query' | 'headers' | 'body';
 
 /** Base class: a client-facing error whose message and details are returned as they are. */
-export class HttpLayerError extends Error {
+export class HttpLayerError extends AppError {
   override name = 'HttpLayerError';
   readonly code: string;
   readonly status: number;
@@ -27,6 +28,19 @@ export class HttpLayerError extends Error {
     this.code = code;
     this.status = status;
     this.details = options?.details;
+  }
+
+  /** Its own status, whatever the code (a route may raise a code the table does not list). */
+  override get httpStatus(): number {
+    return this.status;
+  }
+
+  override get expose(): boolean {
+    return true;
+  }
+
+  override publicDetails(): Record<string, unknown> | undefined {
+    return this.details;
   }
 }
 

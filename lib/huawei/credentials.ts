@@ -29,8 +29,17 @@ export interface AuthRequest {
 /** Adds authentication headers to one request (signing headers, or `X-Auth-Token`). Called once per attempt. */
 export interface AuthProvider {
   authorize(request: AuthRequest, signal?: AbortSignal): Promise<Record<string, string>>;
-  /** Called by the client after a 401, so a cached token is not reused (the request itself is not retried). */
-  invalidate?(): void;
+  /**
+   * Called by the client after a 401 with the auth headers that were rejected, so a cached credential is not
+   * reused; a provider drops its cache only when those headers are still what it would send.
+   */
+  invalidate?(rejected?: Readonly<Record<string, string>>): void;
+  /**
+   * True when a 401 can mean "the cached credential expired" (IAM tokens): the client then invalidates and
+   * retries the request once with a fresh one. AK/SK signatures do not expire that way and are never retried
+   * (five failed authentications lock the AK).
+   */
+  readonly renewable?: boolean;
 }
 
 /** Anything that yields AK/SK credentials, possibly after a fetch (Secrets Manager). */
@@ -333,8 +342,15 @@ export class TokenAuth implements AuthProvider {
     return { 'X-Auth-Token': await this.token(signal) };
   }
 
-  /** Drops the cached token: the next caller fetches a new one. */
-  invalidate(): void {
+  readonly renewable = true;
+
+  /**
+   * Drops the cached token: the next caller fetches a new one. With the rejected headers, only when they carry
+   * the cached token (a request that failed with an older token must not drop a fresh one).
+   */
+  invalidate(rejected?: Readonly<Record<string, string>>): void {
+    const token = rejected?.['X-Auth-Token'];
+    if (token !== undefined && token !== this.#cached?.token) return;
     this.#cached = undefined;
   }
 

@@ -1,7 +1,14 @@
+import { AppError } from '../errors.ts';
+
 /**
  * The closed set of errors the Huawei layer throws. Every upstream response that is not a success becomes
  * one of these through `HuaweiApiError.fromResponse` (one factory, as openai-node's `APIError.generate`).
- * Messages never contain credentials: only the upstream error text, ids and the operation.
+ * Messages never contain credentials: only the upstream error text, ids and the operation. Each extends
+ * AppError: its `code` is a key of lib/errors.ts's ERROR_TABLE, which gives its HTTP status and message.
+ *
+ * `outcomeUnknown: true` marks a non-idempotent call (a DELETE) that may have been applied although no success
+ * came back: the request was written and then the connection broke, timed out or answered 5xx. Such a call is
+ * never repeated by the client; whoever owns the deletion must ask upstream before sending it again.
  */
 
 export type HuaweiService = 'csbs' | 'cbr' | 'dds' | 'dis' | 'iam';
@@ -28,9 +35,11 @@ export interface HuaweiApiErrorInit extends UpstreamContext {
   readonly errorMessage?: string | undefined;
   readonly requestId?: string | undefined;
   readonly retryAfterMs?: number | undefined;
+  /** See the module comment; set by the client for a DELETE answered 5xx. */
+  readonly outcomeUnknown?: boolean | undefined;
 }
 
-export class HuaweiApiError extends Error {
+export class HuaweiApiError extends AppError {
   override name = 'HuaweiApiError';
   /** Our stable classification, used for HTTP mapping and reports. */
   readonly code: string = 'UPSTREAM_ERROR';
@@ -40,7 +49,7 @@ export class HuaweiApiError extends Error {
   readonly requestId: string | undefined;
   readonly service: HuaweiService;
   readonly operation: string;
-  readonly retryAfterMs: number | undefined;
+  readonly outcomeUnknown: boolean;
 
   constructor(init: HuaweiApiErrorInit, options?: { cause?: unknown }) {
     const upstream = init.errorCode
@@ -54,6 +63,19 @@ export class HuaweiApiError extends Error {
     this.service = init.service;
     this.operation = init.operation;
     this.retryAfterMs = init.retryAfterMs;
+    this.outcomeUnknown = init.outcomeUnknown === true;
+  }
+
+  override publicDetails(): Record<string, unknown> {
+    return {
+      service: this.service,
+      ...(this.errorCode === undefined ? {} : { upstream_code: this.errorCode }),
+      ...(this.outcomeUnknown ? { outcome_unknown: true } : {}),
+    };
+  }
+
+  override messageParameters(): Record<string, string> {
+    return { service: this.service.toUpperCase() };
   }
 
   /** Turns a non-success upstream response into the matching typed error. */
@@ -91,6 +113,11 @@ export class HuaweiThrottledError extends HuaweiApiError {
 export class HuaweiAuthError extends HuaweiApiError {
   override name = 'HuaweiAuthError';
   override readonly code = 'UPSTREAM_AUTH';
+
+  /** Nothing about the credentials or the upstream's words about them. */
+  override publicDetails(): Record<string, unknown> {
+    return { service: this.service };
+  }
 }
 
 /** Any other 4xx: the request was refused (e.g. CBR 6201 "cannot be deleted"). Never retried. */
@@ -105,21 +132,71 @@ export class HuaweiServerError extends HuaweiApiError {
   override readonly code = 'UPSTREAM_UNAVAILABLE';
 }
 
+export interface NetworkErrorInit {
+  /** The request (or a part of it) was written, so a non-idempotent call may have been applied. */
+  readonly outcomeUnknown?: boolean | undefined;
+  readonly retryAfterMs?: number | undefined;
+  readonly cause?: unknown;
+}
+
 /** No usable response: connection refused/reset, timeout, abort — after retries. */
-export class HuaweiNetworkError extends Error {
+export class HuaweiNetworkError extends AppError {
   override name = 'HuaweiNetworkError';
-  readonly code = 'UPSTREAM_NETWORK';
+  readonly code: string = 'UPSTREAM_NETWORK';
   readonly service: HuaweiService;
   readonly operation: string;
-  constructor(context: UpstreamContext, message: string, options?: { cause?: unknown }) {
-    super(`${context.operation}: ${message}`, options);
+  readonly outcomeUnknown: boolean;
+  constructor(context: UpstreamContext, message: string, options?: NetworkErrorInit) {
+    super(
+      `${context.operation}: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.service = context.service;
     this.operation = context.operation;
+    this.outcomeUnknown = options?.outcomeUnknown === true;
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+
+  override publicDetails(): Record<string, unknown> {
+    return { service: this.service, ...(this.outcomeUnknown ? { outcome_unknown: true } : {}) };
+  }
+
+  override messageParameters(): Record<string, string> {
+    return { service: this.service.toUpperCase() };
+  }
+}
+
+/**
+ * The endpoint's name did not resolve (ENOTFOUND, EAI_AGAIN) or its TLS handshake failed: a wrong endpoint,
+ * region or certificate, which a retry does not fix. Nothing was sent. The message names host, service, region.
+ */
+export class HuaweiUnreachableError extends HuaweiNetworkError {
+  override name = 'HuaweiUnreachableError';
+  override readonly code = 'UPSTREAM_UNREACHABLE';
+}
+
+/**
+ * The caller's deadline (the Lambda invocation's remaining time minus a margin) came first. `inFlight`: a
+ * request was on the wire when it came (504 UPSTREAM_TIMEOUT; for a DELETE the outcome is unknown); otherwise
+ * the next attempt or a Retry-After wait did not fit and nothing more was sent (503 DEADLINE_EXCEEDED).
+ */
+export class HuaweiDeadlineError extends HuaweiNetworkError {
+  override name = 'HuaweiDeadlineError';
+  override readonly code: 'UPSTREAM_TIMEOUT' | 'DEADLINE_EXCEEDED';
+  readonly inFlight: boolean;
+  constructor(
+    context: UpstreamContext,
+    message: string,
+    options: NetworkErrorInit & { readonly inFlight: boolean },
+  ) {
+    super(context, message, options);
+    this.inFlight = options.inFlight;
+    this.code = options.inFlight ? 'UPSTREAM_TIMEOUT' : 'DEADLINE_EXCEEDED';
   }
 }
 
 /** The upstream answered 2xx with a body that does not match the schema; the message names the field. */
-export class HuaweiResponseShapeError extends Error {
+export class HuaweiResponseShapeError extends AppError {
   override name = 'HuaweiResponseShapeError';
   readonly code = 'UPSTREAM_BAD_RESPONSE';
   readonly requestId: string | undefined;
@@ -139,7 +216,7 @@ export class HuaweiResponseShapeError extends Error {
 }
 
 /** A caller-supplied value (an id that goes into a URL path, a query value) is invalid; nothing was sent. */
-export class InvalidRequestError extends Error {
+export class InvalidRequestError extends AppError {
   override name = 'InvalidRequestError';
   readonly code = 'INVALID_REQUEST';
   readonly field: string;
@@ -147,10 +224,14 @@ export class InvalidRequestError extends Error {
     super(`${field}: ${message}`);
     this.field = field;
   }
+
+  override publicDetails(): Record<string, unknown> {
+    return { field: this.field };
+  }
 }
 
 /** Configuration is missing or wrong (unknown region/service, missing credentials); found at start-up. */
-export class ConfigurationError extends Error {
+export class ConfigurationError extends AppError {
   override name = 'ConfigurationError';
   readonly code = 'CONFIGURATION';
 }

@@ -1,7 +1,8 @@
-/** The ledger's closed error set; the HTTP layer maps these in lib/http/error-response.ts. */
+/** The ledger's closed error set; lib/errors.ts's table says what each code means to a caller. */
+import { AppError } from '../errors.ts';
 
 /** A conditional write lost: the record is not in one of the expected states (or already exists). */
-export class LedgerConflictError extends Error {
+export class LedgerConflictError extends AppError {
   override name = 'LedgerConflictError';
   readonly code = 'LEDGER_CONFLICT';
   readonly id: string;
@@ -12,10 +13,14 @@ export class LedgerConflictError extends Error {
     this.id = id;
     this.currentStatus = currentStatus;
   }
+
+  override publicDetails(): Record<string, unknown> {
+    return { deletion_id: this.id };
+  }
 }
 
 /** The record to transition does not exist. */
-export class LedgerNotFoundError extends Error {
+export class LedgerNotFoundError extends AppError {
   override name = 'LedgerNotFoundError';
   readonly code = 'LEDGER_NOT_FOUND';
   readonly id: string;
@@ -26,19 +31,19 @@ export class LedgerNotFoundError extends Error {
 }
 
 /** The store is throttling (DynamoDB ProvisionedThroughputExceeded / ThrottlingException / RequestLimitExceeded). */
-export class LedgerThrottledError extends Error {
+export class LedgerThrottledError extends AppError {
   override name = 'LedgerThrottledError';
   readonly code = 'LEDGER_THROTTLED';
 }
 
 /** The store failed for another reason (network, permissions, missing table, corrupt local file). */
-export class LedgerUnavailableError extends Error {
+export class LedgerUnavailableError extends AppError {
   override name = 'LedgerUnavailableError';
   readonly code = 'LEDGER_UNAVAILABLE';
 }
 
 /** The requested move is not in ALLOWED_TRANSITIONS (a programming error, found before touching the store). */
-export class IllegalTransitionError extends Error {
+export class IllegalTransitionError extends AppError {
   override name = 'IllegalTransitionError';
   readonly code = 'LEDGER_ILLEGAL_TRANSITION';
   readonly from: string;
@@ -47,5 +52,17 @@ export class IllegalTransitionError extends Error {
     super(`a deletion cannot move from ${from} to ${to}`);
     this.from = from;
     this.to = to;
+  }
+}
+
+/** Another live process holds the local journal's lock: one writer per LEDGER_DIR. */
+export class LedgerLockedError extends AppError {
+  override name = 'LedgerLockedError';
+  readonly code = 'LEDGER_LOCKED';
+  /** The pid recorded in the lock file. */
+  readonly ownerPid: number | undefined;
+  constructor(message: string, ownerPid: number | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.ownerPid = ownerPid;
   }
 }

@@ -2,6 +2,7 @@
  * The `Ledger` interface and the pure record logic every store shares: building a new record, deciding
  * whether an existing one may be re-armed, and applying a transition. Stores only add atomicity.
  */
+import { BUDGETS } from '../budgets.ts';
 import { IllegalTransitionError, LedgerConflictError } from './errors.ts';
 import {
   type BeginResult,
@@ -59,7 +60,7 @@ export interface LedgerOptions {
   readonly retentionDays?: number;
 }
 
-export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = BUDGETS.idempotencyWindowMs;
 export const DEFAULT_RETENTION_DAYS = 400;
 
 export interface ResolvedLedgerOptions {

@@ -2,12 +2,24 @@
  * The embedded-default ledger: all records in memory, optionally journalled to `<dir>/ledger.jsonl`
  * (one JSON line per write, last line wins on reload). Every check-and-set runs synchronously inside one
  * call, so concurrent async callers in one process cannot both win a conditional write; journal appends are
- * chained so lines land in write order. Safe for one process, not for several sharing a directory.
+ * chained so lines land in write order.
+ *
+ * Single writer by construction: every operation of a journalled ledger runs holding `<dir>/ledger.lock`,
+ * taken exclusively (O_EXCL) with the holder's pid, host and a token. Holding it, the ledger first replays what
+ * other writers appended since its last operation, then checks and writes — so two processes (or two bundles
+ * in one `serverless offline`) on one LEDGER_DIR take turns on one history and never write beside each other.
+ * A second writer waits for the lock (operations hold it for milliseconds); one held longer than
+ * LOCK_WAIT_MS by a live process fails the operation with LedgerLockedError naming the holder. A lock left by
+ * a process that no longer runs (same host, pid gone), or older than LOCK_STALE_MS, is taken over with a warning.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { LedgerNotFoundError, LedgerUnavailableError } from './errors.ts';
+import { logger } from '../logger.ts';
+import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError } from './errors.ts';
 import {
   applyTransition,
   assertLegal,
@@ -42,6 +54,7 @@ const JournalLineSchema = z.discriminatedUnion('t', [
 type JournalLine = z.infer<typeof JournalLineSchema>;
 
 export const LOCAL_LEDGER_FILE = 'ledger.jsonl';
+export const LOCAL_LEDGER_LOCK = 'ledger.lock';
 
 type Append = (line: JournalLine) => Promise<void>;
 
@@ -145,62 +158,266 @@ export function createMemoryLedger(options: LedgerOptions = {}): Ledger {
 }
 
 export interface LocalFileLedger extends Ledger {
-  /** Waits for pending journal writes and closes the file. */
+  /** Waits for pending operations and closes the file. */
   close(): Promise<void>;
 }
 
-/** Opens (creating if needed) the journal under `dir` and replays it. */
-export async function openLocalLedger(dir: string, options: LedgerOptions = {}): Promise<LocalFileLedger> {
+export interface LocalLedgerOpenOptions extends LedgerOptions {
+  /** How long an operation waits for another writer's lock. Default LOCK_WAIT_MS. */
+  readonly lockWaitMs?: number;
+}
+
+/** An operation holds the lock for milliseconds; waiting this long means the holder is stuck. */
+export const LOCK_WAIT_MS = 10_000;
+/** A lock older than this is taken over even if its pid runs (a worker thread of a live process died). */
+export const LOCK_STALE_MS = 60_000;
+
+type FileHandle = Awaited<ReturnType<typeof open>>;
+
+/** Opens (creating if needed) the journal under `dir` and replays it; every operation then takes the lock. */
+export async function openLocalLedger(
+  dir: string,
+  options: LocalLedgerOpenOptions = {},
+): Promise<LocalFileLedger> {
   const path = join(dir, LOCAL_LEDGER_FILE);
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     throw new LedgerUnavailableError(`cannot create ledger directory ${dir}`, { cause: error });
   }
-  const { lines, validBytes } = await readJournal(path);
-  const handle = await open(path, 'a');
-  // A torn last line (a crash mid-append, never acknowledged) is cut off so the next record starts clean.
-  if ((await handle.stat()).size > validBytes) await handle.truncate(validBytes);
-  let chain: Promise<void> = Promise.resolve();
-  const append: Append = (line) => {
+  const waitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+  let writer: FileHandle;
+  let reader: FileHandle;
+  try {
+    writer = await open(path, 'a');
+    reader = await open(path, 'r');
+  } catch (error) {
+    throw new LedgerUnavailableError(`cannot open ${path}`, { cause: error });
+  }
+  /** Bytes of the journal this instance has replayed (and written). */
+  let offset = 0;
+  let lineNumber = 0;
+  const append: Append = async (line) => {
     const text = `${JSON.stringify(line)}\n`;
-    chain = chain.then(
-      () => handle.appendFile(text, 'utf8'),
-      () => handle.appendFile(text, 'utf8'),
-    );
-    return chain.catch((error: unknown) => {
+    try {
+      await writer.appendFile(text, 'utf8');
+    } catch (error) {
       throw new LedgerUnavailableError(`cannot write ${path}`, { cause: error });
-    });
+    }
+    offset += Buffer.byteLength(text, 'utf8');
+    lineNumber += 1;
   };
   const ledger = new LocalLedger(resolveOptions(options), append);
-  for (const line of lines) ledger.replay(line);
-  return Object.assign(ledger, {
+
+  /** Replays the complete lines other writers appended; cuts off a torn tail (a writer died mid-append). */
+  const catchUp = async () => {
+    const { size } = await reader.stat();
+    if (size <= offset) return;
+    const buffer = Buffer.alloc(size - offset);
+    await reader.read(buffer, 0, buffer.length, offset);
+    const end = buffer.lastIndexOf(0x0a) + 1;
+    const { lines, rows } = parseJournal(buffer.subarray(0, end).toString('utf8'), path, lineNumber);
+    for (const line of lines) ledger.replay(line);
+    offset += end;
+    lineNumber += rows;
+    if (end < buffer.length) await writer.truncate(offset);
+  };
+
+  // One operation of this instance at a time; other instances and processes queue on the lock file.
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(operation: () => Promise<T>): Promise<T> => {
+    const run = queue.then(async () => {
+      const lock = await acquireJournalLock(dir, { waitMs });
+      try {
+        await catchUp();
+        return await operation();
+      } finally {
+        await lock.release();
+      }
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  try {
+    await exclusive(async () => undefined);
+  } catch (error) {
+    await writer.close();
+    await reader.close();
+    throw error;
+  }
+  return {
+    beginDeletion: (input) => exclusive(() => ledger.beginDeletion(input)),
+    transition: (id, request) => exclusive(() => ledger.transition(id, request)),
+    get: (id) => exclusive(() => ledger.get(id)),
+    listBySweep: (sweepId) => exclusive(() => ledger.listBySweep(sweepId)),
+    putSweepPlan: (plan) => exclusive(() => ledger.putSweepPlan(plan)),
+    getSweep: (sweepId) => exclusive(() => ledger.getSweep(sweepId)),
+    finishSweep: (sweepId, report) => exclusive(() => ledger.finishSweep(sweepId, report)),
     close: async () => {
-      await chain.catch(() => undefined);
-      await handle.close();
+      await queue;
+      await writer.close();
+      await reader.close();
     },
-  });
+  };
 }
 
-async function readJournal(path: string): Promise<{ lines: JournalLine[]; validBytes: number }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], validBytes: 0 };
-    throw new LedgerUnavailableError(`cannot read ${path}`, { cause: error });
-  }
-  // Every append ends with a newline, so text after the last newline is a torn write from a crash that was
-  // never acknowledged: it is ignored (and cut off by the caller). A corrupt complete line is a real problem.
-  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+/** Complete journal rows → lines; a corrupt complete row names its line number. */
+function parseJournal(
+  complete: string,
+  path: string,
+  firstLine: number,
+): { lines: JournalLine[]; rows: number } {
   const lines: JournalLine[] = [];
-  complete.split('\n').forEach((row, index) => {
+  const rows = complete.split('\n');
+  rows.pop();
+  rows.forEach((row, index) => {
     if (row.trim() === '') return;
     try {
       lines.push(JournalLineSchema.parse(JSON.parse(row)));
     } catch (error) {
-      throw new LedgerUnavailableError(`${path}:${index + 1} is corrupt`, { cause: error });
+      throw new LedgerUnavailableError(`${path}:${firstLine + index + 1} is corrupt`, { cause: error });
     }
   });
-  return { lines, validBytes: Buffer.byteLength(complete, 'utf8') };
+  return { lines, rows: rows.length };
+}
+
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly since: string;
+  readonly token?: string | undefined;
+}
+
+const LockOwnerSchema = z.object({
+  pid: z.number().int().positive(),
+  host: z.string(),
+  since: z.string(),
+  token: z.string().optional(),
+});
+
+function readOwner(text: string): LockOwner | undefined {
+  try {
+    const parsed = LockOwnerSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` runs on this host (EPERM: it runs, as another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function describeOwner(owner: LockOwner | undefined): string {
+  return owner === undefined ? 'an unknown owner' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
+}
+
+/** Why a lock may be taken over, or undefined while its holder may still be working. */
+function staleReason(owner: LockOwner, me: LockOwner, nowMs: number): string | undefined {
+  if (owner.host === me.host && !isAlive(owner.pid)) return `pid ${owner.pid} no longer runs`;
+  const since = Date.parse(owner.since);
+  if (Number.isFinite(since) && nowMs - since > LOCK_STALE_MS) return `held since ${owner.since}`;
+  return undefined;
+}
+
+/**
+ * Removes the lock at `lockPath` if it still holds `staleText`. Takers serialise on `<lock>.takeover` (O_EXCL),
+ * so one taker cannot remove a lock another taker has just created; a takeover file of a dead pid is removed.
+ */
+async function removeStaleLock(lockPath: string, staleText: string, me: LockOwner): Promise<void> {
+  const claimPath = `${lockPath}.takeover`;
+  try {
+    const handle = await open(claimPath, 'wx');
+    try {
+      await handle.writeFile(JSON.stringify(me), 'utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new LedgerUnavailableError(`cannot take over the stale lock ${lockPath}`, { cause: error });
+    }
+    const claimer = readOwner(await readFile(claimPath, 'utf8').catch(() => ''));
+    if (claimer !== undefined && staleReason(claimer, me, Date.now()) !== undefined) {
+      await unlink(claimPath).catch(() => undefined);
+    }
+    return;
+  }
+  try {
+    if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === staleText) await unlink(lockPath);
+  } finally {
+    await unlink(claimPath).catch(() => undefined);
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Takes `<dir>/ledger.lock` or throws LedgerLockedError after `waitMs`. A stale lock (see staleReason) is
+ * removed under a takeover claim (see removeStaleLock), with a warning, and taken.
+ */
+export async function acquireJournalLock(
+  dir: string,
+  options: { readonly waitMs?: number } = {},
+): Promise<{ release(): Promise<void> }> {
+  const lockPath = join(dir, LOCAL_LEDGER_LOCK);
+  const waitMs = options.waitMs ?? LOCK_WAIT_MS;
+  const started = Date.now();
+  let lastOwner: LockOwner | undefined;
+  for (let round = 0; ; round++) {
+    const me: LockOwner = {
+      pid: process.pid,
+      host: hostname(),
+      since: new Date().toISOString(),
+      token: randomBytes(8).toString('hex'),
+    };
+    const text = `${JSON.stringify(me)}\n`;
+    try {
+      const handle = await open(lockPath, 'wx');
+      try {
+        await handle.writeFile(text, 'utf8');
+      } finally {
+        await handle.close();
+      }
+      return {
+        release: async () => {
+          // Only our own lock: a stuck holder's lock taken over by another must not be removed by it.
+          if ((await readFile(lockPath, 'utf8').catch(() => '')) === text) await unlink(lockPath);
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new LedgerUnavailableError(`cannot create the journal lock ${lockPath}`, { cause: error });
+      }
+    }
+    const held = await readFile(lockPath, 'utf8').catch(() => undefined);
+    if (held === undefined) continue; // Released in between: try again at once.
+    const owner = readOwner(held);
+    lastOwner = owner;
+    const stale = owner === undefined ? undefined : staleReason(owner, me, Date.now());
+    if (owner !== undefined && stale !== undefined) {
+      logger.warn('taking over a stale local ledger lock', {
+        lock: lockPath,
+        owner_pid: owner.pid,
+        why: stale,
+      });
+      await removeStaleLock(lockPath, held, me);
+      continue;
+    }
+    if (Date.now() - started >= waitMs) break;
+    // Operations hold the lock for milliseconds: poll briefly, with jitter so waiters do not move in step.
+    await pause(Math.min(2 + round, 20) * (0.5 + Math.random()));
+  }
+  throw new LedgerLockedError(
+    `the local ledger in ${dir} is locked by ${describeOwner(lastOwner)} for more than ${waitMs} ms; ` +
+      'is another process stuck? Stop it, remove the lock if it is gone, or use another LEDGER_DIR',
+    lastOwner?.pid,
+  );
 }

@@ -1,5 +1,6 @@
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { AppError } from '../errors.ts';
 import { BackupServiceSchema } from '../services/backup.ts';
 import { isValidTimeZone } from './calendar.ts';
 import { type CalendarDuration, formatDuration, parseDuration } from './duration.ts';
@@ -234,7 +235,7 @@ export interface PolicyIssue {
  * An invalid policy file; the message lists each problem with its field path and, where known, its line — at
  * most POLICY_LIMITS.maxIssues of them, then how many more there are (`omittedIssues`).
  */
-export class PolicyError extends Error {
+export class PolicyError extends AppError {
   override readonly name = 'PolicyError';
   readonly code = 'POLICY_INVALID';
   readonly issues: readonly PolicyIssue[];

@@ -9,6 +9,8 @@
  * Everything here is pure except `systemClock` and `sleep`, which go through an injected `Clock` so tests
  * can run hours of simulated polling in milliseconds.
  */
+import { BUDGETS } from '../budgets.ts';
+import { AppError } from '../errors.ts';
 
 /** The time source and timers the sweep uses; inject a manual one in tests. */
 export interface Clock {
@@ -39,7 +41,7 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1_000, capMs: 60_000 });
 
 /** The 30-minute ceiling for tracking an asynchronous deletion (issue 6). */
-export const TRACKING_CEILING_MS = 30 * 60_000;
+export const TRACKING_CEILING_MS = BUDGETS.trackingCeilingMs;
 
 function assertNonNegativeFinite(name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
@@ -113,7 +115,7 @@ export function delayWithin(deadline: Deadline, nowMs: number, delayMs: number):
   return Math.min(delayMs, remainingMs(deadline, nowMs));
 }
 
-export class SleepAbortedError extends Error {
+export class SleepAbortedError extends AppError {
   override name = 'AbortError';
   readonly code = 'ABORTED';
 }

@@ -17,6 +17,7 @@
  * the ledger down) stops the whole run the same way and is rethrown.
  */
 import { setMaxListeners } from 'node:events';
+import { BUDGETS } from '../budgets.ts';
 import type { PlannedItem } from '../ledger/schema.ts';
 import type { BackupService } from '../services/backup.ts';
 import { type Clock, nextDelay, sleep, systemClock } from './backoff.ts';
@@ -65,7 +66,7 @@ export interface InlineOptions {
   readonly slotWait?: { readonly baseMs: number; readonly capMs: number } | undefined;
 }
 
-const DEFAULT_THROTTLE_PAUSE_MS = 1_000;
+const DEFAULT_THROTTLE_PAUSE_MS = BUDGETS.inlineThrottlePauseMs;
 /**
  * A shared-semaphore slot's lease beyond the next expected renewal: a run that dies frees its slots after
  * this long. Renewed at every poll of a held deletion (polls are at most a minute apart).

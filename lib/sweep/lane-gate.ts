@@ -39,7 +39,7 @@ export const LANE_FULL_RETRY_AFTER_MS = 10_000;
 /** No slot of the lane is free right now: nothing was sent; try again after `retryAfterMs`. */
 export class LaneFullError extends HttpLayerError {
   override name = 'LaneFullError';
-  readonly retryAfterMs: number;
+  override readonly retryAfterMs: number;
   constructor(lane: string, limit: number, retryAfterMs: number) {
     super(
       'LANE_FULL',

@@ -10,16 +10,18 @@
  * Lanes are independent: a paused or slow lane never holds back another, and lanes share the global limit
  * round-robin so a long lane cannot starve the others.
  */
+
 import { z } from 'zod';
+import { AppError } from '../errors.ts';
 import { type Clock, DEFAULT_BACKOFF, nextDelay, systemClock, validateBackoffOptions } from './backoff.ts';
 
 export type LaneResult<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown };
 
 /** Thrown (or returned by `throttleOf`) to say "this lane is throttled; retry this item later". */
-export class LaneThrottle extends Error {
+export class LaneThrottle extends AppError {
   override name = 'LaneThrottle';
   readonly code = 'LANE_THROTTLED';
-  readonly retryAfterMs: number | undefined;
+  override readonly retryAfterMs: number | undefined;
   constructor(retryAfterMs?: number, options?: { cause?: unknown }) {
     super(
       retryAfterMs === undefined ? 'Lane throttled' : `Lane throttled, retry after ${retryAfterMs} ms`,
@@ -30,7 +32,7 @@ export class LaneThrottle extends Error {
 }
 
 /** The rejection of a task that had not started (or was waiting to retry) when the run was aborted. */
-export class LaneAbortError extends Error {
+export class LaneAbortError extends AppError {
   override name = 'AbortError';
   readonly code = 'ABORTED';
 }

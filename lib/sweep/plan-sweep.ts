@@ -8,8 +8,10 @@
  * could make a kept backup look deletable — while its keeps over what was listed still veto other targets'
  * deletions, and every other target proceeds.
  */
+
 import { z } from 'zod';
 import { plannedDeletionId, plannedTarget } from '../deletions/execute.ts';
+import { AppError } from '../errors.ts';
 import type { PlannedItem } from '../ledger/schema.ts';
 import { compareNewestFirst, type Decision, plan } from '../retention/planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
@@ -78,7 +80,7 @@ export interface PlanSweepInput {
   readonly defaultMaxDeleteShare?: number | undefined;
 }
 
-export class UnknownTargetError extends Error {
+export class UnknownTargetError extends AppError {
   override name = 'UnknownTargetError';
   readonly code = 'UNKNOWN_TARGET';
   constructor(readonly targets: readonly string[]) {

@@ -4,7 +4,9 @@
  * HTTP. functions/sweep.ts only wires middy around these.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { BUDGETS } from '../budgets.ts';
 import type { PolicySource, SweepMode } from '../config.ts';
+import { deadlineFromContext, type LambdaContextLike } from '../deadline.ts';
 import { HttpLayerError, ProjectNotAllowedError, ValidationError } from '../http/errors.ts';
 import { jsonResponse } from '../http/responses.ts';
 import type { CallerIdentity } from '../ledger/schema.ts';
@@ -29,7 +31,10 @@ export interface StartSweepDeps {
   };
   readonly loadPolicy: (source: PolicySource | undefined) => Promise<Policy>;
   readonly logger?: SweepLogger | undefined;
+  /** Stops the sweep: nothing new starts after it (a DELETE already started is allowed to end). */
   readonly signal?: AbortSignal | undefined;
+  /** No upstream call outlives this one (the invocation's end minus a margin to record the outcome). */
+  readonly callSignal?: AbortSignal | undefined;
   readonly now?: () => Date;
   /** Extra sweep dependencies (lane limits, tracking timings); tests shorten the waits. */
   readonly sweep?: Partial<Omit<SweepDeps, 'client' | 'ledger' | 'signal' | 'logger'>>;
@@ -143,7 +148,8 @@ export async function startSweep(
           }
           onProgress?.(progress);
         },
-        client: deps.runtime.client,
+        client:
+          deps.callSignal === undefined ? deps.runtime.client : deps.runtime.client.bounded(deps.callSignal),
         ledger: deps.runtime.ledger,
         logger: deps.logger,
         signal: deps.signal,
@@ -203,15 +209,15 @@ export function deadlineAt(
   return now() + Math.max(1_000, Math.min(capMs, remaining - marginMs));
 }
 
-/** An AbortSignal that fires `marginMs` before the invocation's deadline (and never later than `capMs`). */
+/**
+ * An AbortSignal that fires `marginMs` before the invocation's deadline (and never later than `capMs`); it
+ * carries that deadline (lib/deadline.ts), so the client, lanes and tracker know how long they have. The
+ * margin never takes more than BUDGETS.maxMarginShare of what is left.
+ */
 export function deadlineSignal(
-  context: { getRemainingTimeInMillis?: () => number } | undefined,
+  context: LambdaContextLike | undefined,
   marginMs: number,
   capMs = Number.POSITIVE_INFINITY,
 ): AbortSignal | undefined {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (remaining === undefined || !Number.isFinite(remaining)) {
-    return Number.isFinite(capMs) ? AbortSignal.timeout(capMs) : undefined;
-  }
-  return AbortSignal.timeout(Math.max(1_000, Math.min(capMs, remaining - marginMs)));
+  return deadlineFromContext(context, { marginMs, capMs, maxMarginShare: BUDGETS.maxMarginShare });
 }

@@ -12,6 +12,7 @@
  * `executeDeletion`, whose conditional ledger writes let only one caller send.
  */
 import { z } from 'zod';
+import { BUDGETS } from '../budgets.ts';
 import {
   abandonDeletion,
   DEFAULT_IN_FLIGHT_HORIZON_MS,
@@ -124,7 +125,12 @@ export interface StepDeps {
 }
 
 export const DEFAULT_STALE_AFTER_MS = DEFAULT_IN_FLIGHT_HORIZON_MS;
-const DEFAULT_RETRY = { maxAttempts: 8, busyDelayMs: 30_000, baseMs: 1_000, capMs: 60_000 } as const;
+const DEFAULT_RETRY = {
+  maxAttempts: BUDGETS.itemMaxAttempts,
+  busyDelayMs: BUDGETS.itemBusyDelayMs,
+  baseMs: 1_000,
+  capMs: BUDGETS.itemBackoffCapMs,
+} as const;
 
 function finished(
   item: Pick<PlannedItem, 'deletion_id'>,

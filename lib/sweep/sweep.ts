@@ -7,8 +7,10 @@
  * A sweep id that the ledger already holds is a rerun: its stored plan is used as is (no new listing), items
  * finished earlier are skipped by the step, unfinished ones resume, and nothing is sent twice.
  */
+
 import { randomBytes } from 'node:crypto';
 import { executeDeletion as defaultExecuteDeletion } from '../deletions/execute.ts';
+import { AppError } from '../errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CallerIdentity, PlannedItem } from '../ledger/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -135,7 +137,7 @@ export interface QueuedFanOut {
 }
 
 /** The sweep id was used before for the other kind of run (a dry run's id cannot delete, and back). */
-export class SweepConflictError extends Error {
+export class SweepConflictError extends AppError {
   override name = 'SweepConflictError';
   readonly code = 'SWEEP_CONFLICT';
 }

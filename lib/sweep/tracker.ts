@@ -9,6 +9,7 @@
  * polls respect its concurrency limit and its throttling.
  */
 import { z } from 'zod';
+import { BUDGETS } from '../budgets.ts';
 import {
   type Clock,
   deadlineFrom,
@@ -84,7 +85,7 @@ export interface TrackingPolicy {
 const DEFAULT_POLICY = {
   ceilingMs: TRACKING_CEILING_MS,
   baseMs: 2_000,
-  capMs: 60_000,
+  capMs: BUDGETS.trackingPollCapMs,
   minDelayMs: 500,
   maxConsecutiveErrors: 5,
 } as const;

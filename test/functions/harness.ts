@@ -90,8 +90,12 @@ export interface Reply {
   readonly raw: APIGatewayProxyStructuredResultV2;
 }
 
-export async function invoke(handler: Handler, event: APIGatewayProxyEventV2): Promise<Reply> {
-  const raw = (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+export async function invoke(
+  handler: Handler,
+  event: APIGatewayProxyEventV2,
+  context: Context = lambdaContext(),
+): Promise<Reply> {
+  const raw = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw.headers ?? {})) headers[key.toLowerCase()] = String(value);
   return {

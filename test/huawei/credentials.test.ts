@@ -231,16 +231,75 @@ describe('TokenAuth', () => {
     expect(iam.seen).toHaveLength(2);
   });
 
-  it('drops the cached token when a call with it gets a 401', async () => {
-    iam.respond = tokenResponder('2026-11-28T00:00:00Z');
+  const listOp = {
+    service: 'cbr',
+    operation: 'cbr.listBackups',
+    region: 'test-1',
+    method: 'GET',
+    pathSegments: ['v3'],
+  } as const;
+
+  /** Tokens from the IAM path; the API path answers 401 to `expired` tokens and 200 to any other. */
+  function expiringTokens(expired: ReadonlySet<string>, tokens: string[]) {
+    return (
+      request: { url: string; headers: Record<string, unknown> },
+      res: import('node:http').ServerResponse,
+    ) => {
+      if (request.url.startsWith('/iam/')) {
+        const token = tokens.shift() ?? 'tok-last';
+        res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': token });
+        res.end(JSON.stringify({ token: { expires_at: '2026-11-28T00:00:00Z' } }));
+        return;
+      }
+      const sent = String(request.headers['x-auth-token']);
+      res.writeHead(expired.has(sent) ? 401 : 200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify(expired.has(sent) ? { error_code: 'APIG.1002', error_msg: 'expired' } : { ok: 1 }),
+      );
+    };
+  }
+
+  it('refreshes an expired token once and retries the request with the fresh one', async () => {
+    iam.respond = expiringTokens(new Set(['tok-old']), ['tok-old', 'tok-fresh']);
+    const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
+    const { client } = loopbackClient(iam.baseUrl, { auth });
+    const response = await client.request(listOp, z.unknown());
+    expect(response.status).toBe(200);
+    expect(iam.seen.map((r) => [r.url, r.headers['x-auth-token'] ?? null])).toEqual([
+      ['/iam/v3/auth/tokens', null],
+      ['/cbr/v3', 'tok-old'],
+      ['/iam/v3/auth/tokens', null],
+      ['/cbr/v3', 'tok-fresh'],
+    ]);
+  });
+
+  it('retries a 401 only once: a fresh token that is rejected too fails the request', async () => {
+    iam.respond = expiringTokens(new Set(['tok-old', 'tok-fresh']), ['tok-old', 'tok-fresh']);
+    const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
+    const { client } = loopbackClient(iam.baseUrl, { auth });
+    await expect(client.request(listOp, z.unknown())).rejects.toBeInstanceOf(HuaweiAuthError);
+    expect(iam.seen.filter((r) => r.url === '/cbr/v3')).toHaveLength(2);
+    expect(iam.seen.filter((r) => r.url === '/iam/v3/auth/tokens')).toHaveLength(2);
+  });
+
+  it('lets concurrent requests rejected with the same expired token share one refresh', async () => {
+    iam.respond = expiringTokens(new Set(['tok-old']), ['tok-old', 'tok-fresh']);
     const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
     const { client } = loopbackClient(iam.baseUrl, { auth });
     await auth.token();
-    iam.respond = json(401, { error_code: 'APIG.1002', error_msg: 'token expired' });
-    await expect(listBackups(client)).rejects.toBeInstanceOf(HuaweiAuthError);
-    iam.respond = tokenResponder('2026-11-28T00:00:00Z', 'tok-fresh');
-    expect(await auth.token()).toBe('tok-fresh');
-    expect(iam.seen.map((r) => r.url)).toEqual(['/iam/v3/auth/tokens', '/cbr/v3', '/iam/v3/auth/tokens']);
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.request(listOp, z.unknown())));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(iam.seen.filter((r) => r.url === '/iam/v3/auth/tokens')).toHaveLength(2);
+  });
+
+  it('never drops a fresh token because of a 401 to an older one', async () => {
+    iam.respond = expiringTokens(new Set(), ['tok-1', 'tok-2']);
+    const auth = tokenAuth(() => Date.parse('2026-11-27T00:00:00Z'));
+    expect(await auth.token()).toBe('tok-1');
+    auth.invalidate({ 'X-Auth-Token': 'tok-0' });
+    expect(await auth.token()).toBe('tok-1');
+    auth.invalidate({ 'X-Auth-Token': 'tok-1' });
+    expect(await auth.token()).toBe('tok-2');
   });
 
   it('lets one caller abort its wait without cancelling the shared fetch for the others', async () => {

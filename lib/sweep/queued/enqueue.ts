@@ -4,7 +4,9 @@
  * position so the caller decides: the sweep throws (a rerun re-enqueues; the ledger dedupes), the worker
  * leaves the message it was answering unacknowledged so SQS redelivers it.
  */
+
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { AppError } from '../../errors.ts';
 import type { PlannedItem } from '../../ledger/schema.ts';
 import { nextDelay } from '../backoff.ts';
 import type { SweepCompletion } from './completion.ts';
@@ -29,7 +31,7 @@ export interface SqsSenderOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export class EnqueueError extends Error {
+export class EnqueueError extends AppError {
   override name = 'EnqueueError';
   readonly code = 'ENQUEUE_FAILED';
   constructor(

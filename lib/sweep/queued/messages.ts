@@ -9,6 +9,7 @@
  * `waiting_since` (epoch ms): set on a message parked in its lane's waiting list; its place in line.
  */
 import { z } from 'zod';
+import { BUDGETS } from '../../budgets.ts';
 import { PlannedDeletionTaskSchema, TrackDeletionTaskSchema } from '../step.ts';
 
 /**
@@ -52,7 +53,7 @@ export const WorkerMessageSchema = z.discriminatedUnion('kind', [
 export type WorkerMessage = z.output<typeof WorkerMessageSchema>;
 
 /** SQS caps DelaySeconds at 900 (15 min). */
-export const MAX_DELAY_SECONDS = 900;
+export const MAX_DELAY_SECONDS = BUDGETS.queueMaxDelayMs / 1000;
 
 /** One message to send, with its delay. */
 export interface OutgoingMessage {

@@ -33,6 +33,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { BUDGETS } from '../../budgets.ts';
 import { TTL_ATTRIBUTE } from '../../ledger/table.ts';
 
 export type AcquireResult =
@@ -109,7 +110,7 @@ export function waitKey(since: number, holder: string): string {
 }
 
 /** When no slot is free, try again after about this long (plus jitter) unless a pause says otherwise. */
-export const DEFAULT_SLOT_WAIT_MS = 2_000;
+export const DEFAULT_SLOT_WAIT_MS = BUDGETS.slotWaitMs;
 
 /** One process's semaphore (tests, the local runtime). */
 export class MemoryLaneSemaphore implements LaneSemaphore {

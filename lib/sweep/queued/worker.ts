@@ -23,6 +23,7 @@
  * a bug), the message is reported in `batchItemFailures` and SQS redelivers it. Redelivery is safe: the step
  * reads the ledger first and executeDeletion's conditional writes let only one caller send a DELETE.
  */
+import { BUDGETS } from '../../budgets.ts';
 import type { Logger } from '../../logger.ts';
 import type { BackupService } from '../../services/backup.ts';
 import { DEFAULT_LANE_LIMITS, type LaneLimits, laneKey, limitOfLanes } from '../lanes.ts';
@@ -103,10 +104,10 @@ export interface BatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
 }
 
-export const DEFAULT_LEASE_MS = 5 * 60_000;
-const DEFAULT_IN_FLIGHT_RECHECK_MS = 60_000;
-const DEFAULT_THROTTLE_PAUSE_MS = 2_000;
-const DEFAULT_HOP_CLAIM_MS = 20 * 60_000;
+export const DEFAULT_LEASE_MS = BUDGETS.laneLeaseMs;
+const DEFAULT_IN_FLIGHT_RECHECK_MS = BUDGETS.inFlightRecheckMs;
+const DEFAULT_THROTTLE_PAUSE_MS = BUDGETS.queuedThrottlePauseMs;
+const DEFAULT_HOP_CLAIM_MS = BUDGETS.hopClaimMs;
 /**
  * A lane with waiters is checked this long after its first waiter joined, then at doubling delays up to
  * SQS's 15-minute maximum: the safety net for a lost wake-up, one message chain per lane (not per waiter).
