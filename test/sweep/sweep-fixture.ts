@@ -106,6 +106,7 @@ export function fastDeps(sim: Simulator, client: HuaweiRequester, ledger: Ledger
     retry: { busyDelayMs: 60, baseMs: 5, capMs: 50, maxAttempts: 40 },
     // The in-flight horizon: the simulator answers in milliseconds, and a DELETE it did not answer was never
     // applied (its faults stop a request before the service), so 2 s is past any DELETE of these tests landing.
+    // Tests that delay DELETEs upstream (latency faults) set a longer one.
     staleAfterMs: 2_000,
   };
 }
