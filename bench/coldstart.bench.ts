@@ -43,6 +43,7 @@ const HTTP = new Set([
   'deleteDdsBackup',
   'deleteDisCheckpoint',
   'getDeletion',
+  'getSweep',
   'sweepApi',
 ]);
 
@@ -179,7 +180,7 @@ try {
       keepNames: true,
       format: 'esm',
       platform: 'node',
-      target: 'node22',
+      target: 'node24',
       external: ['@aws-sdk/*'],
       banner: {
         js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",

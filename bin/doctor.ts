@@ -10,43 +10,44 @@
  * the configuration from the environment (lib/config.ts). It never sends a DELETE.
  * Exit codes: 0 a sweep would work, 1 problems found (listed), 2 invalid arguments or policy.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { config, requireCredentials, requireRegion } from '../lib/config.ts';
+import { writeFileSync } from 'node:fs';
+import { defineCommand } from '../lib/cli/args.ts';
+import { UsageError } from '../lib/cli/exit.ts';
+import { readInputFile } from '../lib/cli/files.ts';
+import { createOutput } from '../lib/cli/output.ts';
+import { runCommandAndExit } from '../lib/cli/run.ts';
+import { config, requireCredentials } from '../lib/config.ts';
 import { renderDoctor, runDoctor } from '../lib/doctor/doctor.ts';
 import { closeHuaweiPools, createHuaweiClient } from '../lib/huawei/client.ts';
 import { createEndpointResolver, type EndpointResolver, overrideKey } from '../lib/huawei/endpoints.ts';
-import { loadPolicy, type Policy, PolicyError } from '../lib/retention/policy.ts';
+import { loadPolicy } from '../lib/retention/policy.ts';
 import { authProviderFor, endpointResolverFor } from '../lib/runtime.ts';
 import type { HuaweiRequester } from '../lib/services/index.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
 import { simulatorClient, startDemoSimulator } from '../lib/sweep/demo-fleet.ts';
 
-function usage(message: string): never {
-  process.stderr.write(
-    `${message}\nusage: npm run doctor -- --policy FILE [--cloud] [--record FILE] [--json]\n`,
-  );
-  process.exit(2);
-}
-
-let parsed: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
-    options: {
-      policy: { type: 'string' },
-      cloud: { type: 'boolean', default: false },
-      record: { type: 'string' },
-      json: { type: 'boolean', default: false },
+const doctorCommand = defineCommand({
+  name: 'doctor',
+  summary:
+    'Checks, read-only, whether a sweep of the policy would work: credentials, endpoints, clock, project regions, list permissions, and every listed record against the SDK models.',
+  synopsis: '--policy FILE [--cloud] [--record FILE] [--json]',
+  options: {
+    policy: { type: 'string', value: 'FILE', description: 'the retention policy (YAML or JSON)' },
+    cloud: {
+      type: 'boolean',
+      description: 'check the real cloud (configuration from the environment, see .env.example)',
     },
-  });
-}
-try {
-  parsed = parse();
-} catch (error) {
-  usage((error as Error).message);
-}
-const { values } = parsed;
-if (values.policy === undefined) usage('--policy is required');
+    record: {
+      type: 'string',
+      value: 'FILE',
+      description: 'write the listed fleet, anonymised, as a simulator fixture (--fixture replays it)',
+    },
+    json: { type: 'boolean', description: 'print the findings as one JSON document on stdout' },
+  },
+  notes: [
+    'exit codes: 0 a sweep would work; 1 problems found (listed); 2 invalid arguments, policy or configuration',
+  ],
+});
 
 function credentialsLabel(): string | undefined {
   const source = config().credentials;
@@ -57,17 +58,9 @@ function credentialsLabel(): string | undefined {
     : `IAM token for ${source.userName} in ${source.domainName}`;
 }
 
-async function main(policyFile: string): Promise<number> {
-  let policy: Policy;
-  try {
-    policy = loadPolicy(readFileSync(policyFile, 'utf8'), policyFile);
-  } catch (error) {
-    if (error instanceof PolicyError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+runCommandAndExit(doctorCommand, async ({ values }) => {
+  if (values.policy === undefined) throw new UsageError('--policy FILE is required');
+  const policy = loadPolicy(readInputFile('--policy', values.policy), values.policy);
   let sim: Simulator | undefined;
   let client: HuaweiRequester;
   let endpoints: EndpointResolver;
@@ -79,7 +72,11 @@ async function main(policyFile: string): Promise<number> {
     credentials = credentialsLabel();
     if (credentials !== undefined) {
       requireCredentials(cfg);
-      client = createHuaweiClient({ endpoints, auth: authProviderFor(cfg, endpoints, requireRegion(cfg)) });
+      // The policy's regions stand in for HWC_REGION (token auth logs in through the first one).
+      client = createHuaweiClient({
+        endpoints,
+        auth: authProviderFor(cfg, endpoints, cfg.region ?? (regions[0] as string)),
+      });
     } else client = { request: () => Promise.reject(new Error('no credentials')) };
   } else {
     sim = await startDemoSimulator();
@@ -105,18 +102,11 @@ async function main(policyFile: string): Promise<number> {
       writeFileSync(values.record, `${JSON.stringify(result.fleet, null, 2)}\n`);
       process.stderr.write(`Recorded an anonymised fleet to ${values.record}\n`);
     }
-    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderDoctor(result));
+    if (values.json) createOutput(true).result(result);
+    else process.stdout.write(renderDoctor(result));
     return result.ok ? 0 : 1;
   } finally {
     await sim?.close();
     await closeHuaweiPools();
   }
-}
-
-main(values.policy).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`doctor failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+});

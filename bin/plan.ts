@@ -1,90 +1,95 @@
 /**
- * `npm run plan -- --policy FILE [--json] [--cloud] [--html FILE] [--simulate 90d]`: lists every target of the policy through the Huawei
- * client, plans it, and prints a table per resource (or, with --json, the JSON plan). It never sends a DELETE.
+ * `npm run plan -- --policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d]`:
+ * lists every target of the policy through the Huawei client, plans it and prints a summary per target
+ * (`--table`: every backup with its action, reasons and names; `--json`: the JSON plan, alone on stdout;
+ * `--simulate`: the next N days of sweeps; `--html`: the report page). It never sends a DELETE.
  *
  * By default it runs against the embedded simulator with the demo fleet (policies/demo.yaml names its
- * projects); `--cloud` uses the real cloud with the credentials and endpoints from the environment
- * (HUAWEICLOUD_SDK_AK/SK or HWC_CREDENTIALS_SECRET_ARN, HWC_REGION; see lib/config.ts).
- * Exit codes: 0 planned, 2 invalid policy or arguments, 1 anything else (listing failed).
+ * projects) or, with `--fixture`, a recorded fleet; `--cloud` uses the real cloud with the credentials and
+ * endpoints from the environment (lib/config.ts); the policy's regions are the ones called.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { config, requireRegion } from '../lib/config.ts';
-import { closeHuaweiPools, createHuaweiClient } from '../lib/huawei/client.ts';
+import { defineCommand } from '../lib/cli/args.ts';
+import { cloudClient } from '../lib/cli/cloud.ts';
+import { UsageError } from '../lib/cli/exit.ts';
+import { readInputFile } from '../lib/cli/files.ts';
+import { loadFleetFixture } from '../lib/cli/fixture.ts';
+import { createOutput } from '../lib/cli/output.ts';
+import { renderPlanSummary, renderPlanTable } from '../lib/cli/plan-view.ts';
+import { runCommandAndExit } from '../lib/cli/run.ts';
+import { closeHuaweiPools } from '../lib/huawei/client.ts';
 import {
   recordListings,
   renderSimulationTable,
   simulatePlan,
   writePlanReport,
 } from '../lib/report/plan-report.ts';
-import { planTargets, renderPlanTable, toPlanJson } from '../lib/retention/plan-targets.ts';
-import { loadPolicy, type Policy, PolicyError } from '../lib/retention/policy.ts';
+import { planTargets, toPlanJson } from '../lib/retention/plan-targets.ts';
+import { loadPolicy } from '../lib/retention/policy.ts';
 import { parseSimulationDays } from '../lib/retention/simulate.ts';
-import { authProviderFor, endpointResolverFor } from '../lib/runtime.ts';
 import type { Backup } from '../lib/services/backup.ts';
 import { adapters, type HuaweiRequester } from '../lib/services/index.ts';
 import { pairProjectsWithRegions } from '../lib/services/projects.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
 import { simulatorClient, startDemoSimulator } from '../lib/sweep/demo-fleet.ts';
 
-function usage(message: string): never {
-  process.stderr.write(
-    `${message}\nusage: npm run plan -- --policy FILE [--json] [--cloud | --simulator] [--html FILE] [--simulate 90d]\n`,
-  );
-  process.exit(2);
-}
-
-let parsed: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
-    options: {
-      policy: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      cloud: { type: 'boolean', default: false },
-      simulator: { type: 'boolean', default: false },
-      html: { type: 'string' },
-      simulate: { type: 'string' },
+const planCommand = defineCommand({
+  name: 'plan',
+  summary:
+    'Lists every target of a policy and prints what a sweep would keep and delete. Never deletes anything.',
+  synopsis: '--policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d]',
+  options: {
+    policy: { type: 'string', value: 'FILE', description: 'the retention policy (YAML or JSON)' },
+    table: { type: 'boolean', description: 'print every backup with its action, reasons and names' },
+    json: { type: 'boolean', description: 'print the JSON plan on stdout (progress goes to stderr)' },
+    cloud: {
+      type: 'boolean',
+      description: 'list the real cloud (credentials and endpoints from the environment, see .env.example)',
     },
-  });
-}
-try {
-  parsed = parse();
-} catch (error) {
-  usage((error as Error).message);
-}
-const { values } = parsed;
-if (values.policy === undefined) usage('--policy is required');
-if (values.cloud && values.simulator) usage('choose one of --cloud and --simulator');
-let simulateDays: number | undefined;
-try {
-  simulateDays = values.simulate === undefined ? undefined : parseSimulationDays(values.simulate);
-} catch (error) {
-  usage((error as Error).message);
-}
+    simulator: { type: 'boolean', description: 'list the embedded simulator (the default)' },
+    fixture: {
+      type: 'string',
+      value: 'FILE',
+      description: 'load the embedded simulator from a fleet fixture (doctor --record writes one)',
+    },
+    html: { type: 'string', value: 'FILE', description: 'also write the plan as an HTML report page' },
+    simulate: {
+      type: 'string',
+      value: 'Nd',
+      description: 'also simulate the next N days of daily sweeps (e.g. 90d; in the JSON as `simulation`)',
+    },
+  },
+  notes: [
+    'exit codes: 0 planned; 1 a listing failed; 2 invalid arguments, policy or configuration',
+    'examples:\n  npm run plan -- --policy policies/demo.yaml\n  npm run plan -- --policy my-policy.yaml --cloud --table',
+  ],
+});
 
-async function main(policyFile: string): Promise<number> {
-  let policy: Policy;
+runCommandAndExit(planCommand, async ({ values }) => {
+  if (values.policy === undefined) throw new UsageError('--policy FILE is required');
+  if (values.cloud && values.simulator) throw new UsageError('choose one of --cloud and --simulator');
+  if (values.cloud && values.fixture !== undefined)
+    throw new UsageError('--fixture replays a fleet locally: drop --cloud');
+  if (values.json && values.table) throw new UsageError('choose one of --json and --table');
+  let simulateDays: number | undefined;
   try {
-    policy = loadPolicy(readFileSync(policyFile, 'utf8'), policyFile);
+    simulateDays = values.simulate === undefined ? undefined : parseSimulationDays(values.simulate);
   } catch (error) {
-    if (error instanceof PolicyError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    throw new UsageError((error as Error).message);
   }
+  const out = createOutput(values.json);
+  const text = readInputFile('--policy', values.policy);
+  const policy = loadPolicy(text, values.policy);
+  const regions = [...new Set(policy.targets.flatMap((target) => target.regions))];
   let sim: Simulator | undefined;
   let client: HuaweiRequester;
   if (values.cloud) {
-    const cfg = config();
-    const endpoints = endpointResolverFor(cfg);
-    client = createHuaweiClient({ endpoints, auth: authProviderFor(cfg, endpoints, requireRegion(cfg)) });
+    client = cloudClient(regions);
   } else {
-    sim = await startDemoSimulator();
-    const regions = [...new Set(policy.targets.flatMap((target) => target.regions))];
+    const fleet = values.fixture === undefined ? undefined : loadFleetFixture(values.fixture);
+    sim = await startDemoSimulator(undefined, fleet);
     client = simulatorClient(sim, regions);
-    process.stderr.write(
-      `Planning against the embedded simulator (${sim.url}); --cloud for the real cloud\n`,
+    out.progress(
+      `Planning against the embedded simulator (${values.fixture === undefined ? 'the demo fleet' : `fleet ${values.fixture}`}, ${sim.url}); --cloud for the real cloud`,
     );
   }
   try {
@@ -103,19 +108,22 @@ async function main(policyFile: string): Promise<number> {
     const recorder = recordListings(list);
     const result = await planTargets(policy, recorder.list, new Date(), (progress) => {
       if (progress.phase === 'planned') return;
-      process.stderr.write(
-        `  [${progress.targetIndex + 1}/${progress.targetCount}] ${progress.target}: ${progress.phase} ${progress.listed} backups\n`,
+      out.progress(
+        `  [${progress.targetIndex + 1}/${progress.targetCount}] ${progress.target}: ${progress.phase} ${progress.listed} backups`,
       );
     });
     const simulations =
       simulateDays === undefined
         ? undefined
         : simulatePlan(policy, result, recorder.listings, { days: simulateDays });
-    const json =
-      simulations === undefined
-        ? toPlanJson(result)
-        : { ...toPlanJson(result), simulation: [...simulations.values()] };
-    process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : renderPlanTable(result));
+    if (values.json)
+      out.result(
+        simulations === undefined
+          ? toPlanJson(result)
+          : { ...toPlanJson(result), simulation: [...simulations.values()] },
+      );
+    else if (values.table) process.stdout.write(renderPlanTable(result));
+    else process.stdout.write(`${renderPlanSummary(result)}(--table for every backup with its reasons)\n`);
     if (simulations !== undefined && !values.json)
       process.stdout.write(`\n${renderSimulationTable(simulations, result.timezone)}`);
     if (values.html !== undefined) {
@@ -125,19 +133,11 @@ async function main(policyFile: string): Promise<number> {
         listings: recorder.listings,
         simulations,
       });
-      process.stderr.write(`HTML report: ${values.html} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+      out.progress(`HTML report: ${values.html} (${(bytes / 1024).toFixed(0)} KiB)`);
     }
     return 0;
   } finally {
     await sim?.close();
     await closeHuaweiPools();
   }
-}
-
-main(values.policy).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`plan failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+});

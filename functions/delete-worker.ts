@@ -2,6 +2,7 @@
  * The queued sweep's delete-worker: an SQS event source (ReportBatchItemFailures) running one step per message
  * (lib/sweep/queued/worker.ts). Returns `{ batchItemFailures }`: only the messages listed there come back.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { logger } from '../lib/logger.ts';
@@ -11,17 +12,19 @@ import { processQueuedBatch, type QueuedWorkerDeps } from '../lib/sweep/queued/w
 
 /** The handler over given dependencies (tests inject a local queue, ledger and simulator client). */
 export function createDeleteWorkerHandler(load: () => Promise<QueuedWorkerDeps>) {
-  return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-    const deps = await load();
-    const response = await processQueuedBatch(event.Records, deps);
-    if (response.batchItemFailures.length > 0) {
-      logger.info('delete-worker batch', {
-        received: event.Records.length,
-        redeliver: response.batchItemFailures.length,
-      });
-    }
-    return response;
-  });
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event) => {
+      const deps = await load();
+      const response = await processQueuedBatch(event.Records, deps);
+      if (response.batchItemFailures.length > 0) {
+        logger.info('delete-worker batch', {
+          received: event.Records.length,
+          redeliver: response.batchItemFailures.length,
+        });
+      }
+      return response;
+    });
 }
 
 let shared: QueuedWorkerDeps | undefined;

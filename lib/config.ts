@@ -51,6 +51,14 @@ export const LogLevelSchema = z
   .pipe(z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']));
 export type LogLevel = z.infer<typeof LogLevelSchema>;
 
+/**
+ * How the sweep fans out its deletions: `inline` in its own invocation, `queued` through SWEEP_QUEUE_URL to the
+ * delete-worker, `auto` inline when the plan's estimated time fits the invocation and queued otherwise
+ * (lib/sweep/estimate.ts).
+ */
+export const SweepModeSchema = z.enum(['auto', 'inline', 'queued']);
+export type SweepMode = z.infer<typeof SweepModeSchema>;
+
 const SecretSchema = z
   .string()
   .min(1)
@@ -99,6 +107,7 @@ const EnvSchema = z.object({
   ),
   HWC_DYNAMODB_ENDPOINT: optionalString.pipe(UrlSchema.optional()),
   SWEEP_QUEUE_URL: optionalString.pipe(UrlSchema.optional()),
+  SWEEP_MODE: optionalString.pipe(SweepModeSchema.optional()),
   HWC_SQS_ENDPOINT: optionalString.pipe(UrlSchema.optional()),
   POLICY_FILE: optionalString,
   POLICY_SSM_PARAMETER: optionalString.pipe(
@@ -155,6 +164,8 @@ export interface Config {
     readonly dynamodbEndpoint: string | undefined;
   };
   readonly sweepQueueUrl: string | undefined;
+  /** SWEEP_MODE; when unset, `queued` with SWEEP_QUEUE_URL and `inline` without. */
+  readonly sweepMode: SweepMode;
   readonly sqsEndpoint: string | undefined;
   readonly policySource: PolicySource | undefined;
   readonly logLevel: LogLevel;
@@ -312,6 +323,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.LEDGER === 'dynamodb' && e.LEDGER_TABLE === undefined) {
     issues.push({ key: 'LEDGER_TABLE', message: 'is required when LEDGER=dynamodb' });
   }
+  if (e.SWEEP_MODE !== undefined && e.SWEEP_MODE !== 'inline' && e.SWEEP_QUEUE_URL === undefined) {
+    issues.push({ key: 'SWEEP_MODE', message: `${e.SWEEP_MODE} needs SWEEP_QUEUE_URL (the sweep queue)` });
+  }
   if (e.POLICY_FILE !== undefined && e.POLICY_SSM_PARAMETER !== undefined) {
     issues.push({ key: 'POLICY_FILE', message: 'set either POLICY_FILE or POLICY_SSM_PARAMETER, not both' });
   }
@@ -339,6 +353,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dynamodbEndpoint: e.HWC_DYNAMODB_ENDPOINT,
     },
     sweepQueueUrl: e.SWEEP_QUEUE_URL,
+    sweepMode: e.SWEEP_MODE ?? (e.SWEEP_QUEUE_URL === undefined ? 'inline' : 'queued'),
     sqsEndpoint: e.HWC_SQS_ENDPOINT,
     policySource,
     logLevel: e.LOG_LEVEL,
@@ -386,4 +401,32 @@ export function requireCredentials(cfg: Config): CredentialsSource {
 export function requireRegion(cfg: Config): string {
   if (cfg.region === undefined) throw new ConfigurationError('HWC_REGION: is required');
   return cfg.region;
+}
+
+/** A setting a command needs; `requireSettings` checks several at once. */
+export type RequiredSetting = 'region' | 'credentials' | 'projectAllowlist';
+
+const SETTING_HINTS: Readonly<Record<RequiredSetting, string>> = {
+  region: 'HWC_REGION: is required (the region whose endpoints to call, e.g. ap-southeast-1)',
+  credentials:
+    'HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (an AK/SK pair), HWC_CREDENTIALS_SECRET_ARN, or HWC_AUTH_MODE=token with HWC_IAM_DOMAIN_NAME, HWC_IAM_USER_NAME and HWC_IAM_PASSWORD: one is required',
+  projectAllowlist: 'HWC_PROJECT_ALLOWLIST: is required (comma-separated project ids the HTTP API may touch)',
+};
+
+/**
+ * Checks every setting in `needs` and throws one ConfigurationError naming all that are missing, so a
+ * first run reports everything to set at once instead of one key per attempt.
+ */
+export function requireSettings(cfg: Config, needs: readonly RequiredSetting[]): void {
+  const present: Record<RequiredSetting, boolean> = {
+    region: cfg.region !== undefined,
+    credentials: cfg.credentials !== undefined,
+    projectAllowlist: cfg.projectAllowlist !== undefined,
+  };
+  const missing = needs.filter((setting) => !present[setting]);
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `missing configuration (${missing.length}):\n${missing.map((setting) => `  ${SETTING_HINTS[setting]}`).join('\n')}\nSee .env.example and the README's Configuration section.`,
+    );
+  }
 }

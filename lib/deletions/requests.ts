@@ -8,8 +8,15 @@ import { ResourceNotFoundError, ValidationError } from '../http/errors.ts';
 import { assertProjectAllowed } from '../http/project-allowlist.ts';
 import { issuesFromZod } from '../http/validation.ts';
 import { HuaweiApiError, HuaweiNotFoundError } from '../huawei/errors.ts';
-import type { CallerIdentity, DeletionRecord, DeletionTarget, LedgerService } from '../ledger/schema.ts';
+import {
+  type CallerIdentity,
+  type DeletionRecord,
+  type DeletionTarget,
+  type LedgerService,
+  deletionId as ledgerDeletionId,
+} from '../ledger/schema.ts';
 import { CSBS_PROVIDER_ID } from '../services/csbs.ts';
+import type { DeletionLaneGate } from '../sweep/lane-gate.ts';
 import {
   advanceDeletion,
   type DeletionDeps,
@@ -25,6 +32,8 @@ export interface RequestDeletionDeps extends DeletionDeps {
   readonly region: string;
   /** Projects this deployment may touch (HWC_PROJECT_ALLOWLIST). */
   readonly allowlist: ReadonlySet<string>;
+  /** The cross-invocation lane cap (lib/sweep/lane-gate.ts); without it the DELETE is sent ungated. */
+  readonly laneGate?: DeletionLaneGate | undefined;
 }
 
 /**
@@ -87,7 +96,16 @@ export async function requestDeletion(
   assertProjectAllowed(deps.allowlist, parsed.data.projectId);
   const { service, target } = deletionTarget(parsed.data);
   const request = { service, region: deps.region, projectId: parsed.data.projectId, target, requestedBy };
-  const outcome = await runDeletion(request, deps);
+  const lane = {
+    service,
+    projectId: parsed.data.projectId,
+    deletionId: ledgerDeletionId(service, deps.region, parsed.data.projectId, target),
+  };
+  const send = () =>
+    deps.laneGate === undefined
+      ? runDeletion(request, deps)
+      : deps.laneGate.around(lane, () => runDeletion(request, deps));
+  const outcome = await send();
   if (
     outcome.kind !== 'skipped' ||
     (outcome.record.status !== 'sent' && outcome.record.status !== 'unknown')
@@ -95,7 +113,7 @@ export async function requestDeletion(
     return answer(outcome);
   }
   const resolution = await resolveDeletion(outcome.record, deps);
-  if (resolution.kind === 'not_applied') return answer(await runDeletion(request, deps));
+  if (resolution.kind === 'not_applied') return answer(await send());
   return answer({
     ...outcome,
     record: resolution.record,
@@ -169,6 +187,8 @@ export async function refreshDeletion(
   }
   try {
     const advanced = await advanceDeletion(deletionId, deps);
+    // A finished deletion frees its lane slot; a running one keeps it leased (lib/sweep/lane-gate.ts).
+    await deps.laneGate?.observed(advanced.record).catch(() => undefined);
     return { deletion: toDeletionView(advanced.record), upstreamRequestId: advanced.upstreamRequestId };
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;

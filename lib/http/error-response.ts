@@ -95,11 +95,14 @@ function retryAfterSeconds(ms: number | undefined): number {
 /** Classifies any thrown value. Pure: no logging, no request id. */
 export function mapError(error: unknown): MappedError {
   if (error instanceof HttpLayerError) {
+    // A layer error that says when to come back (LANE_FULL) gets a Retry-After.
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
     return {
       status: error.status,
       code: error.code,
       message: error.message,
       ...(error.details === undefined ? {} : { details: error.details }),
+      ...(typeof retryAfterMs === 'number' ? { retryAfterSeconds: retryAfterSeconds(retryAfterMs) } : {}),
       serverFault: error.status >= 500,
     };
   }

@@ -30,20 +30,51 @@ export class HttpLayerError extends Error {
   }
 }
 
-/** A path, query, header or body value failed its schema; nothing was sent upstream. */
+/** The most issues an error body lists; the rest are counted in `details.omitted_issues`. */
+export const MAX_LISTED_ISSUES = 50;
+
+/**
+ * A path, query, header or body value failed its schema; nothing was sent upstream. The body lists at most
+ * MAX_LISTED_ISSUES issues and counts the rest (`omitted`: issues the caller already dropped), so an error stays
+ * small however broken the input.
+ */
 export class ValidationError extends HttpLayerError {
   override name = 'ValidationError';
   readonly where: RequestPart;
   readonly issues: readonly ValidationIssue[];
-  constructor(where: RequestPart, issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
-    const first = issues[0];
+  readonly omittedIssues: number;
+  constructor(
+    where: RequestPart,
+    issues: readonly ValidationIssue[],
+    options?: { cause?: unknown; omitted?: number },
+  ) {
+    const listed = issues.slice(0, MAX_LISTED_ISSUES);
+    const omitted = issues.length - listed.length + (options?.omitted ?? 0);
+    const first = listed[0];
     const summary = first === undefined ? `invalid ${where}` : `${first.path}: ${first.message}`;
-    super('VALIDATION', 400, `Invalid request: ${summary}`, {
-      details: { where, issues },
+    const more = omitted > 0 ? ` (and ${listed.length - 1 + omitted} more issues)` : '';
+    super('VALIDATION', 400, `Invalid request: ${summary}${more}`, {
+      details: { where, issues: listed, ...(omitted > 0 ? { omitted_issues: omitted } : {}) },
       ...(options?.cause === undefined ? {} : { cause: options.cause }),
     });
     this.where = where;
-    this.issues = issues;
+    this.issues = listed;
+    this.omittedIssues = omitted;
+  }
+}
+
+/**
+ * The request carries no caller identity (no IAM principal or JWT subject from API Gateway's authorizer): it is
+ * refused before anything is read or sent, so every ledger entry names who asked.
+ */
+export class UnauthenticatedError extends HttpLayerError {
+  override name = 'UnauthenticatedError';
+  constructor() {
+    super(
+      'UNAUTHENTICATED',
+      401,
+      'The request carries no caller identity; call the API through API Gateway with IAM (SigV4) authorization',
+    );
   }
 }
 

@@ -5,8 +5,8 @@
  *     .use(httpMiddleware({ jsonBody: 'optional' }))
  *     .handler(async (event) => ...);
  *
- * `requestContext` assigns the request id, resets and fills the logger's per-invocation keys and echoes
- * `X-Request-Id` on success; `errorResponder` is the one `onError` that turns every error into the JSON error
+ * `requestContext` assigns the request id, resets and fills the logger's per-invocation keys, refuses a request
+ * without a caller identity (401 UNAUTHENTICATED) and echoes `X-Request-Id` on success; `errorResponder` is the one `onError` that turns every error into the JSON error
  * shape (lib/http/error-response.ts) and logs it once.
  */
 import type { MiddlewareObj } from '@middy/core';
@@ -14,7 +14,7 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { logger as defaultLogger, type Logger } from '../logger.ts';
 import { errorResponse, mapError, REQUEST_ID_HEADER } from './error-response.ts';
-import { assignRequestId } from './request-context.ts';
+import { assignRequestId, callerIdentity } from './request-context.ts';
 
 type HttpMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 
@@ -39,6 +39,8 @@ export function requestContext(options: HttpMiddlewareOptions = {}): HttpMiddlew
         apigw_request_id: request.event.requestContext?.requestId,
         route: request.event.routeKey,
       });
+      // Every route refuses a request without a caller identity (401), before the handler runs.
+      callerIdentity(request.event);
     },
     after: (request) => {
       const requestId = assignRequestId(request.event, options.generateRequestId);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { CallerIdentity } from '../ledger/schema.ts';
+import { UnauthenticatedError } from './errors.ts';
 
 /** Accept caller-supplied ids only in a shape that is safe in headers and logs. */
 const INCOMING_ID = /^[A-Za-z0-9._:=+/-]{8,128}$/;
@@ -57,7 +58,11 @@ interface AuthorizerShape {
   jwt?: { claims?: Record<string, unknown> };
 }
 
-/** Who called: the IAM principal or the JWT subject from the authorizer, for the ledger's `requested_by`. */
+/**
+ * Who called: the IAM principal or the JWT subject from the authorizer, for the ledger's `requested_by`.
+ * Throws UnauthenticatedError (401) when the event has neither: every route refuses such a request (the
+ * `requestContext` middleware checks it first), it is never recorded as anonymous.
+ */
 export function callerIdentity(event: APIGatewayProxyEventV2): CallerIdentity {
   const context = event.requestContext as APIGatewayProxyEventV2['requestContext'] & {
     authorizer?: AuthorizerShape;
@@ -75,7 +80,7 @@ export function callerIdentity(event: APIGatewayProxyEventV2): CallerIdentity {
     };
   }
   const claims = context?.authorizer?.jwt?.claims;
-  if (claims && typeof claims.sub === 'string') {
+  if (claims && typeof claims.sub === 'string' && claims.sub !== '') {
     return {
       kind: 'jwt',
       principal: claims.sub,
@@ -83,5 +88,5 @@ export function callerIdentity(event: APIGatewayProxyEventV2): CallerIdentity {
       ...ip,
     };
   }
-  return { kind: 'anonymous', principal: 'anonymous', ...ip };
+  throw new UnauthenticatedError();
 }

@@ -1,4 +1,3 @@
-import { Pool } from 'undici';
 import type { z } from 'zod';
 import type { AuthProvider } from './credentials.ts';
 import type { EndpointResolver } from './endpoints.ts';
@@ -10,6 +9,7 @@ import {
   InvalidRequestError,
   type UpstreamContext,
 } from './errors.ts';
+import { Pool } from './undici-pool.ts';
 
 /**
  * The one path every Huawei call takes: validate -> sign -> send (undici, keep-alive pool per origin) ->

@@ -1,8 +1,9 @@
 import { inspect } from 'node:util';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { HuaweiClient } from './client.ts';
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError, HuaweiAuthError } from './errors.ts';
 import { type AkSkCredentials, sign } from './signer.ts';
 
 /**
@@ -102,76 +103,164 @@ export const SecretCredentialsSchema = z
   });
 
 export interface SecretsManagerSourceOptions {
-  readonly client: SecretsManagerClient;
+  /** The SDK client Powertools Parameters calls; by default it creates its own (AWS_REGION). */
+  readonly client?: SecretsManagerClient | undefined;
   readonly secretId: string;
-  /** How long a fetched secret is reused; default 15 minutes. */
+  /** How long a fetched secret is reused (the Powertools cache's max age); default 15 minutes. */
   readonly ttlMs?: number;
-  readonly now?: () => number;
 }
 
+/** The secret's cache lifetime when none is given: 15 minutes (README "Configuration" says so too). */
+export const SECRET_TTL_MS = 15 * 60_000;
+
 /**
- * Fetches the secret once and reuses it for `ttlMs` (create it at module level: once per container).
- * Concurrent callers share one fetch; a failed fetch is not cached.
+ * One Secrets Manager secret's JSON text through Powertools Parameters' SecretsProvider: fetched on first use
+ * and cached by the provider for `ttlMs`, then fetched again. The provider (and the AWS SDK client it needs)
+ * is loaded on the first fetch, so a function that never reads a secret never loads either. Concurrent
+ * callers share one fetch (the provider alone would fetch once per caller); a failed fetch is not cached.
+ * Errors name the secret id and what is wrong, never a value.
  */
-export class SecretsManagerCredentialSource implements CredentialSource {
-  readonly #options: Required<Omit<SecretsManagerSourceOptions, 'client'>> & { client: SecretsManagerClient };
-  #cached: { credentials: StaticCredentials; expiresAt: number } | undefined;
-  #inflight: Promise<StaticCredentials> | undefined;
-  /** Number of GetSecretValue calls made (for tests and metrics). */
-  fetchCount = 0;
+export class SecretsManagerSecret {
+  readonly #options: SecretsManagerSourceOptions & { readonly ttlMs: number };
+  #provider: Promise<SecretsProvider> | undefined;
+  #inflight: Promise<unknown> | undefined;
+  /** The last text read and its parse: while the cache serves the same text, callers get the same object. */
+  #parsed: { text: string; json: unknown } | undefined;
+  /** Set when the cached text proved unusable: the next read bypasses the cache. */
+  #refetch = false;
 
   constructor(options: SecretsManagerSourceOptions) {
     if (!options.secretId) throw new ConfigurationError('secretId must be non-empty');
-    this.#options = {
-      client: options.client,
-      secretId: options.secretId,
-      ttlMs: options.ttlMs ?? 15 * 60_000,
-      now: options.now ?? Date.now,
-    };
+    this.#options = { ...options, ttlMs: options.ttlMs ?? SECRET_TTL_MS };
   }
 
-  async get(): Promise<AkSkCredentials> {
-    const cached = this.#cached;
-    if (cached && this.#options.now() < cached.expiresAt) return cached.credentials;
-    this.#inflight ??= this.#fetch().finally(() => {
+  get secretId(): string {
+    return this.#options.secretId;
+  }
+
+  /** Makes the next read fetch the secret again (its content was unusable: not cached, as a failed fetch). */
+  invalidate(): void {
+    this.#refetch = true;
+  }
+
+  /** The secret's JSON, from the provider's cache while it is fresh. */
+  json(): Promise<unknown> {
+    this.#inflight ??= this.#read().finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
   }
 
-  async #fetch(): Promise<StaticCredentials> {
-    const { client, secretId, ttlMs, now } = this.#options;
-    this.fetchCount++;
-    let text: string | undefined;
+  async #read(): Promise<unknown> {
+    const { secretId, client, ttlMs } = this.#options;
+    this.#provider ??= import('@aws-lambda-powertools/parameters/secrets').then(
+      ({ SecretsProvider }) => new SecretsProvider(client === undefined ? {} : { awsSdkV3Client: client }),
+    );
+    const provider = await this.#provider;
+    const forceFetch = this.#refetch;
+    let text: unknown;
     try {
-      const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      text = output.SecretString;
+      text = await provider.get(secretId, { maxAge: Math.max(1, Math.round(ttlMs / 1000)), forceFetch });
+      this.#refetch = false;
     } catch (error) {
+      this.invalidate();
       // The AWS error carries no secret value; keep it as the cause.
       throw new ConfigurationError(`secret ${secretId} cannot be read`, { cause: error });
     }
-    if (!text) throw new ConfigurationError(`secret ${secretId} has no SecretString`);
+    if (typeof text !== 'string' || text === '') {
+      this.invalidate();
+      throw new ConfigurationError(`secret ${secretId} has no SecretString`);
+    }
+    if (this.#parsed?.text === text) return this.#parsed.json;
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
+      this.invalidate();
       throw new ConfigurationError(`secret ${secretId} is not JSON`);
     }
-    const parsed = SecretCredentialsSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new ConfigurationError(`secret ${secretId} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
-    }
-    const credentials = new StaticCredentials(parsed.data.ak, parsed.data.sk, parsed.data.securityToken);
-    this.#cached = { credentials, expiresAt: now() + ttlMs };
-    return credentials;
+    this.#parsed = { text, json };
+    return json;
   }
 
   toJSON(): Record<string, string> {
     return { secretId: this.#options.secretId };
   }
   [inspect.custom](): string {
-    return `SecretsManagerCredentialSource(${this.#options.secretId})`;
+    return `SecretsManagerSecret(${this.#options.secretId})`;
   }
+}
+
+/**
+ * AK/SK from a Secrets Manager secret (SecretCredentialsSchema), reused while Powertools' cache holds the
+ * secret (`ttlMs`, default 15 minutes); the same credentials object comes back until the secret changes.
+ */
+export class SecretsManagerCredentialSource implements CredentialSource {
+  readonly #secret: SecretsManagerSecret;
+  #last: { json: unknown; credentials: StaticCredentials } | undefined;
+
+  constructor(options: SecretsManagerSourceOptions) {
+    this.#secret = new SecretsManagerSecret(options);
+  }
+
+  async get(): Promise<AkSkCredentials> {
+    const json = await this.#secret.json();
+    const last = this.#last;
+    if (last !== undefined && last.json === json) return last.credentials;
+    const parsed = SecretCredentialsSchema.safeParse(json);
+    if (!parsed.success) {
+      this.#secret.invalidate();
+      throw new ConfigurationError(
+        `secret ${this.#secret.secretId} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+      );
+    }
+    const credentials = new StaticCredentials(parsed.data.ak, parsed.data.sk, parsed.data.securityToken);
+    this.#last = { json, credentials };
+    return credentials;
+  }
+
+  toJSON(): Record<string, string> {
+    return { secretId: this.#secret.secretId };
+  }
+  [inspect.custom](): string {
+    return `SecretsManagerCredentialSource(${this.#secret.secretId})`;
+  }
+}
+
+/**
+ * IAM password identity in a Secrets Manager secret (token auth deployed): `domain_name`, `user_name`,
+ * `password`, or the HWC_IAM_* names of lib/config.ts.
+ */
+export const SecretIdentitySchema = z
+  .looseObject({
+    HWC_IAM_DOMAIN_NAME: z.string().min(1).optional(),
+    HWC_IAM_USER_NAME: z.string().min(1).optional(),
+    HWC_IAM_PASSWORD: z.string().min(1).optional(),
+    domain_name: z.string().min(1).optional(),
+    user_name: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+  })
+  .transform((secret, ctx): PasswordIdentity => {
+    const domainName = secret.HWC_IAM_DOMAIN_NAME ?? secret.domain_name;
+    const userName = secret.HWC_IAM_USER_NAME ?? secret.user_name;
+    const password = secret.HWC_IAM_PASSWORD ?? secret.password;
+    if (!domainName || !userName || !password) {
+      ctx.addIssue({ code: 'custom', message: 'needs domain_name, user_name and password for token auth' });
+      return z.NEVER;
+    }
+    return { domainName, userName, password };
+  });
+
+/** Reads the token-auth identity from a secret; errors name the secret, never a value. */
+export async function identityFromSecret(secret: SecretsManagerSecret): Promise<PasswordIdentity> {
+  const parsed = SecretIdentitySchema.safeParse(await secret.json());
+  if (!parsed.success) {
+    secret.invalidate();
+    throw new ConfigurationError(
+      `secret ${secret.secretId} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Signs each request with SDK-HMAC-SHA256. */
@@ -204,8 +293,16 @@ export interface TokenAuthOptions {
   readonly projectId?: string | undefined;
   /** Refresh this long before `expires_at`; default 10 minutes. */
   readonly refreshBeforeMs?: number;
+  /**
+   * How long a login IAM refused (401/403: wrong user, password or domain) is remembered: every caller meanwhile
+   * gets the same error without a new login, so a wrong password does not try again per request (IAM locks a
+   * user after a few failed logins). Default 5 minutes.
+   */
+  readonly loginCoolDownMs?: number;
   readonly now?: () => number;
 }
+
+export const DEFAULT_LOGIN_COOL_DOWN_MS = 5 * 60_000;
 
 export const TokenResponseSchema = z.looseObject({
   token: z.looseObject({ expires_at: z.string().min(1) }),
@@ -213,12 +310,15 @@ export const TokenResponseSchema = z.looseObject({
 
 /**
  * IAM token auth: `POST /v3/auth/tokens`, token from `X-Subject-Token`, sent as `X-Auth-Token`. Cached until
- * `refreshBeforeMs` before `expires_at`; concurrent callers share one fetch; a failed fetch is not cached.
+ * `refreshBeforeMs` before `expires_at`; concurrent callers share one fetch. A login IAM refused is remembered
+ * for `loginCoolDownMs` (one per container, since the TokenAuth is); any other failed fetch is not cached.
  */
 export class TokenAuth implements AuthProvider {
   readonly #options: TokenAuthOptions;
   #cached: { token: string; refreshAt: number } | undefined;
   #inflight: Promise<string> | undefined;
+  /** The last refused login and until when it stands in for a new one. */
+  #refused: { error: unknown; until: number } | undefined;
   /** Number of token requests made. */
   fetchCount = 0;
 
@@ -242,8 +342,10 @@ export class TokenAuth implements AuthProvider {
     const now = this.#options.now ?? Date.now;
     const cached = this.#cached;
     if (cached && now() < cached.refreshAt) return cached.token;
+    const refused = this.#refused;
+    if (refused !== undefined && now() < refused.until) throw refused.error;
     // The shared fetch is not tied to one caller's signal: another caller may still want it.
-    this.#inflight ??= this.#fetch().finally(() => {
+    this.#inflight ??= this.#login(() => this.#fetch()).finally(() => {
       this.#inflight = undefined;
     });
     if (!signal) return this.#inflight;
@@ -299,6 +401,24 @@ export class TokenAuth implements AuthProvider {
     const refreshBeforeMs = this.#options.refreshBeforeMs ?? 10 * 60_000;
     this.#cached = { token, refreshAt: Math.max(now(), expiresAt - refreshBeforeMs) };
     return token;
+  }
+
+  /** Runs the login call, remembering a refusal (HuaweiAuthError) for the cool-down and forgetting it on success. */
+  async #login<T>(call: () => Promise<T>): Promise<T> {
+    const now = this.#options.now ?? Date.now;
+    try {
+      const result = await call();
+      this.#refused = undefined;
+      return result;
+    } catch (error) {
+      if (error instanceof HuaweiAuthError) {
+        this.#refused = {
+          error,
+          until: now() + (this.#options.loginCoolDownMs ?? DEFAULT_LOGIN_COOL_DOWN_MS),
+        };
+      }
+      throw error;
+    }
   }
 
   toJSON(): Record<string, string> {

@@ -2,6 +2,7 @@
  * restic's `NyNmNdNh` durations (internal/data/duration.go), parsed the same way: surrounding white space is
  * trimmed, each number may carry a leading `-`, units are case-sensitive (`y`, `m` = months, `d`, `h`), and a
  * repeated unit overwrites the earlier one (`1d2d` is two days). An empty string is the zero duration.
+ * Unlike restic, a duration longer than MAX_DURATION_YEARS is an error.
  */
 export interface CalendarDuration {
   readonly years: number;
@@ -12,6 +13,25 @@ export interface CalendarDuration {
 
 export class DurationSyntaxError extends Error {
   override readonly name = 'DurationSyntaxError';
+}
+
+/**
+ * The longest duration accepted, in years. restic's parser takes any Go int; ours caps the length so that
+ * `now − duration` always stays a real date (JavaScript dates end about 273,790 years from 1970; past that the
+ * threshold would be NaN and an age rule would read every backup as old). 1000 years is `1000y`, `12000m`,
+ * `365250d` or `8766000h`, or any mix of parts adding up to no more.
+ */
+export const MAX_DURATION_YEARS = 1000;
+const DAYS_PER_YEAR = 365.25;
+
+/** How many years a duration spans, approximately (months of 1/12 year, days of 1/365.25 year). */
+function approximateYears(duration: CalendarDuration): number {
+  return (
+    Math.abs(duration.years) +
+    Math.abs(duration.months) / 12 +
+    Math.abs(duration.days) / DAYS_PER_YEAR +
+    Math.abs(duration.hours) / (DAYS_PER_YEAR * 24)
+  );
 }
 
 export function parseDuration(input: string): CalendarDuration {
@@ -34,6 +54,9 @@ export function parseDuration(input: string): CalendarDuration {
     else if (unit === 'h') parsed.hours = value;
     else throw new DurationSyntaxError(`invalid unit "${unit}" found after number ${value}`);
     rest = rest.slice(index + 1);
+  }
+  if (!(approximateYears(parsed) <= MAX_DURATION_YEARS)) {
+    throw new DurationSyntaxError(`longer than ${MAX_DURATION_YEARS}y, the longest duration allowed`);
   }
   return parsed;
 }

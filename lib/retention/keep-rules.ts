@@ -1,5 +1,6 @@
 import type { Backup } from '../services/backup.ts';
 import { type CivilTime, isoWeekKeyIn } from './calendar.ts';
+import { compareCopies } from './repeats.ts';
 import {
   type CompiledRules,
   compileRules,
@@ -14,10 +15,14 @@ import {
  * backups, newest first, with the reasons each rule gives. See docs/retention.md.
  */
 
-/** Newest first; equal times by id so that the result never depends on the input order. */
+/**
+ * Newest first; equal times by id, and copies of one id at one time by their content, so that the result never
+ * depends on the input order.
+ */
 export function compareNewestFirst(a: Backup, b: Backup): number {
   if (a.created_at !== b.created_at) return b.created_at - a.created_at;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return a === b ? 0 : compareCopies(a, b);
 }
 
 function bucketOf(rule: Rule, civil: CivilTime, nr: number): number {
@@ -170,8 +175,11 @@ export class KeepRuleWalk {
     this.#windowLastBucket = rules.windows.map(() => Number.NaN);
   }
 
-  /** Starts a resource: its backups are `backups[start..end)`, newest first; only finished ones are walked. */
-  reset(backups: readonly Backup[], start: number, end: number, nowMs: number): void {
+  /**
+   * Starts a resource: its backups are `backups[start..end)`, newest first; only finished ones are walked, and
+   * none whose `skip[index]` is non-zero (copies and pinned backups, lib/retention/repeats.ts).
+   */
+  reset(backups: readonly Backup[], start: number, end: number, nowMs: number, skip?: Uint8Array): void {
     const rules = this.#rules;
     // The reference for `within`: the newest backup that is not in the future (restic's findLatestTimestamp);
     // with none, every backup is inside, as restic's zero time makes it.
@@ -180,6 +188,7 @@ export class KeepRuleWalk {
     for (let index = start; index < end; index += 1) {
       const backup = backups[index] as Backup;
       if (backup.state !== 'finished' || isRepeat(backups, start, index)) continue;
+      if (skip !== undefined && skip[index] !== 0) continue;
       finished += 1;
       if (backup.created_at > latest && backup.created_at < nowMs) latest = backup.created_at;
     }
@@ -210,7 +219,8 @@ export class KeepRuleWalk {
     for (const tagSet of rules.tagSets) {
       if (hasEveryTag(backup, tagSet.tags)) reasons = addReason(reasons, tagSet.reason);
     }
-    if (rules.within !== undefined && backup.created_at > this.#withinThreshold) {
+    // Negated comparisons: a threshold that is not a number (a date out of range) keeps, never drops.
+    if (rules.within !== undefined && !(backup.created_at <= this.#withinThreshold)) {
       reasons = addReason(reasons, rules.withinReason);
     }
     const civil = this.#civil;
@@ -229,7 +239,7 @@ export class KeepRuleWalk {
     }
     const windows = rules.windows;
     for (let index = 0; index < windows.length; index += 1) {
-      if (!(backup.created_at > (this.#windowThresholds[index] as number))) continue;
+      if (backup.created_at <= (this.#windowThresholds[index] as number)) continue;
       const window = windows[index] as WindowRule;
       const bucket = bucketOf(window.rule, civil, nr);
       const previous = this.#windowLastBucket[index] as number;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { type Backup, BackupServiceSchema } from '../services/backup.ts';
-import { calendarFor } from './calendar.ts';
-import { type Decision, DecisionSchema, type PlanSummary, PlanSummarySchema, plan } from './planner.ts';
+import { type Backup, BackupServiceSchema, resourceKey } from '../services/backup.ts';
+import { type Decision, DecisionSchema, PlanSummarySchema, plan } from './planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from './policy.ts';
 
 /**
@@ -19,6 +18,12 @@ export const TargetPlanSchema = z.object({
   decisions: z.array(DecisionSchema),
   /** Creation time (epoch ms) of each decision's backup, by index. */
   created_at: z.instanceof(Float64Array),
+  /** The protected resource's name (server, vault resource, instance) by resource key, where listed. */
+  resource_names: z.record(z.string(), z.string()),
+  /** The backup's name by backup id, where listed. */
+  backup_names: z.record(z.string(), z.string()),
+  /** Backups to delete whose size the service does not report (their bytes are not in deleted_bytes). */
+  deleted_unknown_size: z.number().int().nonnegative(),
 });
 export type TargetPlan = z.infer<typeof TargetPlanSchema>;
 
@@ -59,6 +64,8 @@ export async function planTargets(
     }
     report('listed', backups.length);
     const { decisions, created_at, summary } = plan(backups, target, now, policy.timezone);
+    const names = namesOf(backups);
+    const sizeKnown = new Set(backups.filter((b) => b.size_bytes !== undefined).map((b) => b.id));
     plans.push({
       name: target.name,
       service: target.service,
@@ -67,10 +74,24 @@ export async function planTargets(
       ...(target.max_delete_share === undefined ? {} : { max_delete_share: target.max_delete_share }),
       decisions,
       created_at,
+      ...names,
+      deleted_unknown_size: decisions.filter((d) => d.action === 'delete' && !sizeKnown.has(d.backup_id))
+        .length,
     });
     report('planned', backups.length);
   }
   return { generated_at: now.toISOString(), timezone: policy.timezone, targets: plans };
+}
+
+/** Resource and backup names from a listing, for output beside the ids. */
+function namesOf(backups: readonly Backup[]): Pick<TargetPlan, 'resource_names' | 'backup_names'> {
+  const resource_names: Record<string, string> = {};
+  const backup_names: Record<string, string> = {};
+  for (const backup of backups) {
+    if (backup.resource_name !== undefined) resource_names[resourceKey(backup)] ??= backup.resource_name;
+    if (backup.name !== undefined) backup_names[backup.id] = backup.name;
+  }
+  return { resource_names, backup_names };
 }
 
 /** The JSON plan: the same content grouped by resource, ready for `JSON.stringify(…, null, 2)`. */
@@ -85,12 +106,16 @@ export const PlanJsonSchema = z.object({
       listed: z.number().int(),
       summary: PlanSummarySchema,
       max_delete_share: z.number().optional(),
+      deleted_unknown_size: z.number().int().nonnegative(),
       resources: z.array(
         z.object({
           resource_key: z.string(),
+          resource_name: z.string().optional(),
           keep: z.number().int(),
           delete: z.number().int(),
-          decisions: z.array(DecisionSchema.extend({ created_at: z.iso.datetime() })),
+          decisions: z.array(
+            DecisionSchema.extend({ created_at: z.iso.datetime(), name: z.string().optional() }),
+          ),
         }),
       ),
     }),
@@ -109,14 +134,20 @@ export function toPlanJson(result: PolicyPlan): PlanJson {
       listed: target.listed,
       summary: target.summary,
       ...(target.max_delete_share === undefined ? {} : { max_delete_share: target.max_delete_share }),
+      deleted_unknown_size: target.deleted_unknown_size,
       resources: resourceRuns(target.decisions).map(([start, end]) => {
         const decisions = target.decisions.slice(start, end).map((decision, offset) => ({
           ...decision,
           created_at: new Date(target.created_at[start + offset] as number).toISOString(),
+          ...(target.backup_names[decision.backup_id] === undefined
+            ? {}
+            : { name: target.backup_names[decision.backup_id] }),
         }));
+        const key = (decisions[0] as Decision).resource_key;
         const deletes = decisions.filter((d) => d.action === 'delete').length;
         return {
-          resource_key: (decisions[0] as Decision).resource_key,
+          resource_key: key,
+          ...(target.resource_names[key] === undefined ? {} : { resource_name: target.resource_names[key] }),
           keep: decisions.length - deletes,
           delete: deletes,
           decisions,
@@ -142,79 +173,7 @@ export function resourceRuns(decisions: readonly Decision[]): [number, number][]
   return runs;
 }
 
-const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** What the deletions free: known bytes, and how many have no size (never shown as 0 B). */
-export function deletedSize(
-  summary: Pick<PlanSummary, 'deleted' | 'deleted_bytes' | 'deleted_unknown_size'>,
-): string {
-  const unknown = summary.deleted_unknown_size ?? 0;
-  if (summary.deleted > 0 && unknown >= summary.deleted) return 'size unknown';
-  const known = formatBytes(summary.deleted_bytes);
-  return unknown > 0 ? `${known} + ${unknown} of unknown size` : known;
-}
-
-/** A header and rows as aligned text lines; the last column is not padded. */
-export function textColumns(header: readonly string[], rows: readonly string[][], indent: string): string[] {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
-  );
-  const format = (row: readonly string[]) =>
-    `${indent}${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')}`;
-  return [format(header), ...rows.map(format)];
-}
-
-/** The human table: per target a headline, per resource its backups newest first with action and reasons. */
-export function renderPlanTable(result: PolicyPlan): string {
-  const calendar = calendarFor(result.timezone);
-  const two = (n: number) => String(n).padStart(2, '0');
-  const when = (epochMs: number) => {
-    const civil = calendar.civil(epochMs);
-    const minute = Math.floor(civil.withinHour / 60_000);
-    return `${civil.year}-${two(civil.month)}-${two(civil.day)} ${two(civil.hour)}:${two(minute)}`;
-  };
-  const lines: string[] = [
-    `Retention plan at ${result.generated_at} (calendar in ${result.timezone}); nothing is deleted by planning.`,
-  ];
-  for (const target of result.targets) {
-    const { summary } = target;
-    const breaker =
-      target.max_delete_share === undefined
-        ? ''
-        : ` (max ${percent(target.max_delete_share)}${summary.max_delete_share_exceeded ? ', EXCEEDED: the sweep will refuse' : ''})`;
-    lines.push(
-      '',
-      `Target ${target.name} (${target.service}): listed ${target.listed}, in scope ${summary.considered}, ` +
-        `${summary.resources} resources, keep ${summary.kept}, delete ${summary.deleted} ` +
-        `(${deletedSize(summary)}), delete share ${percent(summary.delete_share)}${breaker}`,
-    );
-    for (const [start, end] of resourceRuns(target.decisions)) {
-      const decisions = target.decisions.slice(start, end);
-      const deletes = decisions.filter((d) => d.action === 'delete').length;
-      lines.push(
-        `  ${(decisions[0] as Decision).resource_key}: keep ${decisions.length - deletes}, delete ${deletes}`,
-      );
-      const rows = decisions.map((d, offset) => [
-        d.action,
-        when(target.created_at[start + offset] as number),
-        d.backup_id,
-        d.reasons.join(', '),
-      ]);
-      lines.push(
-        ...textColumns(['ACTION', `CREATED (${result.timezone})`, 'BACKUP', 'REASONS'], rows, '    '),
-      );
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
+/** Sizes and aligned columns print one way in every command and report (lib/cli/output.ts). */
+export { formatSize as formatBytes, renderColumns as textColumns } from '../cli/output.ts';
+/** The human views of a plan (summary and per-backup table) live with the other CLI output. */
+export { renderPlanSummary, renderPlanTable } from '../cli/plan-view.ts';

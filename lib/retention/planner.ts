@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { type Backup, resourceKey } from '../services/backup.ts';
 import { type CompiledGlobs, compileGlobs } from './glob.ts';
-import { addReason, compareNewestFirst, isRepeat, KeepRuleWalk } from './keep-rules.ts';
+import { addReason, compareNewestFirst, KeepRuleWalk } from './keep-rules.ts';
 import { applyMaxGap } from './max-gap.ts';
 import type { ResolvedTarget, Target } from './policy.ts';
+import { markRepeats, moveCopiesToEnd, Role } from './repeats.ts';
 import { type CompiledRules, compileRules, type RetentionRules } from './rules.ts';
 
 export { applyKeepRules, compareNewestFirst } from './keep-rules.ts';
@@ -57,7 +58,11 @@ export interface ResourcePlan {
 const IN_PROGRESS_REASON: readonly string[] = Object.freeze(['in progress']);
 const DELETING_REASON: readonly string[] = Object.freeze(['deleting']);
 const MIN_KEEP_REASON: readonly string[] = Object.freeze(['min_keep']);
-const REPEAT_REASON: readonly string[] = Object.freeze(['listed twice; decided once']);
+
+/** `listed 2 times with conflicting details; kept` (lib/retention/repeats.ts), interned per count. */
+function pinnedReason(copies: number): readonly string[] {
+  return addReason(undefined, `listed ${copies} times with conflicting details; kept`).reasons;
+}
 const CHAIN_BASE_REASON: readonly string[] = Object.freeze(['base of a kept incremental chain']);
 const CHAIN_LINK_REASON: readonly string[] = Object.freeze(['link of a kept incremental chain']);
 /** `image_type`s in scope when a target names none: replication copies are left alone. */
@@ -102,7 +107,8 @@ function protection(backup: Backup, rules: CompiledRules): string | undefined {
 }
 
 /**
- * Plans one resource (every backup must share one resourceKey). Returns one decision per backup, newest first.
+ * Plans one resource (every backup must share one resourceKey). Returns one decision per distinct backup (a
+ * repeated id is decided once, see lib/retention/repeats.ts), newest first.
  */
 export function planResource(
   backups: readonly Backup[],
@@ -115,9 +121,19 @@ export function planResource(
   if (first === undefined) return [];
   const decisions: Decision[] = new Array(sorted.length);
   const compiled = compileRules(rules, timezone);
-  const context = { rules: compiled, walk: new KeepRuleWalk(compiled), nowMs: now.getTime(), candidates: [] };
-  decideRange(context, sorted, 0, sorted.length, resourceKey(first), decisions);
-  return decisions;
+  const context: PlanContext = {
+    rules: compiled,
+    walk: new KeepRuleWalk(compiled),
+    nowMs: now.getTime(),
+    candidates: [],
+    roles: new Uint8Array(sorted.length),
+    copies: new Map(),
+  };
+  const folded = markRepeats(sorted, 0, sorted.length, context.roles, context.copies);
+  const end =
+    folded === 0 ? sorted.length : moveCopiesToEnd(sorted, 0, sorted.length, context.roles, context.copies);
+  decideRange(context, sorted, 0, end, resourceKey(first), decisions);
+  return folded === 0 ? decisions : decisions.slice(0, end);
 }
 
 interface PlanContext {
@@ -126,6 +142,13 @@ interface PlanContext {
   readonly nowMs: number;
   /** Scratch list of indexes, reused for every resource. */
   readonly candidates: number[];
+  /**
+   * Per position of the sorted backups (lib/retention/repeats.ts): a copy folded into an earlier one (moved
+   * past the range decided, no decision), or a pinned backup whose copies disagree (kept, invisible to the rules).
+   */
+  readonly roles: Uint8Array;
+  /** Copies listed of each pinned position. */
+  readonly copies: Map<number, number>;
 }
 
 function decision(
@@ -153,8 +176,8 @@ function decideRange(
   key: string,
   out: Decision[],
 ): void {
-  const { rules, walk, nowMs, candidates } = context;
-  walk.reset(sorted, start, end, nowMs);
+  const { rules, walk, nowMs, candidates, roles } = context;
+  walk.reset(sorted, start, end, nowMs, roles);
   const maxAgeThreshold =
     rules.maxAge === undefined ? Number.NaN : rules.thresholdFromNow(nowMs, rules.maxAge);
   const failedThreshold =
@@ -169,8 +192,8 @@ function decideRange(
     const backup = sorted[index] as Backup;
     if (backup.incremental === true) hasIncremental = true;
     if (backup.expires_at !== undefined) hasExpiry = true;
-    if (isRepeat(sorted, start, index)) {
-      out[index] = decision(backup, key, 'keep', REPEAT_REASON);
+    if (roles[index] === Role.Pinned) {
+      out[index] = decision(backup, key, 'keep', pinnedReason(context.copies.get(index) ?? 2));
       continue;
     }
     if (backup.state !== 'finished') {
@@ -185,7 +208,8 @@ function decideRange(
     if (reasons !== undefined) {
       out[index] = decision(backup, key, 'keep', reasons.reasons);
       keptFinished += 1;
-    } else if (rules.maxAge !== undefined && backup.created_at > maxAgeThreshold) {
+    } else if (rules.maxAge !== undefined && !(backup.created_at <= maxAgeThreshold)) {
+      // Negated so that a threshold that is not a number (a date out of range) keeps, never deletes.
       out[index] = decision(backup, key, 'keep', rules.youngerReason);
       keptFinished += 1;
     } else {
@@ -262,6 +286,7 @@ function decideUnfinished(
     return decision(backup, key, 'keep', addReason(undefined, protectedBy).reasons);
   if (backup.not_deletable !== undefined)
     return decision(backup, key, 'keep', upstreamReason(backup.not_deletable));
+  // A threshold that is not a number compares false: the failed backup is kept.
   if (rules.failedMaxAge !== undefined && backup.created_at <= failedThreshold) {
     return decision(backup, key, 'delete', rules.failedDeleteReason);
   }
@@ -320,8 +345,9 @@ export type PlanTarget = RetentionRules &
   };
 
 /**
- * Plans a target over a listing: selects the backups in scope, groups them by resource, plans each group.
- * Decisions come grouped by resource (resource keys in sorted order), newest first within a resource.
+ * Plans a target over a listing: selects the backups in scope, groups them by resource, folds repeated ids into
+ * one backup each (lib/retention/repeats.ts), plans each group. One decision per distinct backup, grouped by
+ * resource (resource keys in sorted order), newest first within a resource.
  */
 export function plan(
   backups: Iterable<Backup>,
@@ -330,13 +356,34 @@ export function plan(
   timezone: string = target.timezone ?? 'UTC',
 ): ResourcePlan {
   const rules = compileRules(target, timezone);
-  const context: PlanContext = { rules, walk: new KeepRuleWalk(rules), nowMs: now.getTime(), candidates: [] };
-  const { ordered, groups, ignored } = groupByResource(backups, target);
-  const decisions: Decision[] = new Array(ordered.length);
+  const grouped = groupByResource(backups, target);
+  const { groups, ignored } = grouped;
+  let ordered = grouped.ordered;
+  const context: PlanContext = {
+    rules,
+    walk: new KeepRuleWalk(rules),
+    nowMs: now.getTime(),
+    candidates: [],
+    roles: new Uint8Array(ordered.length),
+    copies: new Map(),
+  };
+  let decisions: Decision[] = new Array(ordered.length);
+  let folded = 0;
   for (const group of groups) {
-    const end = group.start + group.count;
+    let end = group.start + group.count;
     sortRangeNewestFirst(ordered, group.start, end);
+    const copies = markRepeats(ordered, group.start, end, context.roles, context.copies);
+    if (copies > 0) {
+      end = moveCopiesToEnd(ordered, group.start, end, context.roles, context.copies);
+      folded += copies;
+    }
     decideRange(context, ordered, group.start, end, group.key, decisions);
+  }
+  if (folded > 0) {
+    // One decision per distinct backup: drop the folded copies (a rare listing; the usual one skips this).
+    const keep = (_: unknown, index: number) => context.roles[index] !== Role.Copy;
+    ordered = ordered.filter(keep);
+    decisions = decisions.filter(keep);
   }
   let kept = 0;
   let deleted = 0;

@@ -210,6 +210,18 @@ export function resolveTargets(policy: Policy): ResolvedTarget[] {
   return policy.targets.map((target) => resolveTarget(policy, target));
 }
 
+/**
+ * Bounds on what a policy may be, checked before the schema runs so that an oversized or hostile document costs
+ * little and its error stays small: the document's size in bytes (UTF-8; a JSON value is measured as its JSON
+ * text), its number of targets, and how many issues an error keeps and lists.
+ */
+export const POLICY_LIMITS = Object.freeze({
+  maxBytes: 1024 * 1024,
+  maxTargets: 1000,
+  /** Issues a PolicyError keeps (and an HTTP error body carries); the rest are only counted. */
+  maxIssues: 50,
+});
+
 export interface PolicyIssue {
   /** `targets[0].keep.daily` */
   readonly path: string;
@@ -218,18 +230,56 @@ export interface PolicyIssue {
   readonly column?: number;
 }
 
-/** An invalid policy file; the message lists every problem with its field path and, where known, its line. */
+/**
+ * An invalid policy file; the message lists each problem with its field path and, where known, its line — at
+ * most POLICY_LIMITS.maxIssues of them, then how many more there are (`omittedIssues`).
+ */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
   readonly code = 'POLICY_INVALID';
   readonly issues: readonly PolicyIssue[];
+  /** Problems found beyond the ones in `issues`. */
+  readonly omittedIssues: number;
 
   constructor(fileName: string, issues: readonly PolicyIssue[], options?: { cause?: unknown }) {
-    super(
-      `invalid policy ${fileName}:\n${issues.map((issue) => `  ${formatIssue(fileName, issue)}`).join('\n')}`,
-      options,
-    );
-    this.issues = issues;
+    const kept = issues.slice(0, POLICY_LIMITS.maxIssues);
+    const omitted = issues.length - kept.length;
+    const lines = kept.map((issue) => `  ${formatIssue(fileName, issue)}`);
+    if (omitted > 0) lines.push(`  ... and ${omitted} more`);
+    super(`invalid policy ${fileName}:\n${lines.join('\n')}`, options);
+    this.issues = kept;
+    this.omittedIssues = omitted;
+  }
+}
+
+/** The size and target-count limits; a PolicyError naming the limit when the document is over one. */
+function checkLimits(fileName: string, value: unknown, bytes: number | undefined): void {
+  if (bytes !== undefined && bytes > POLICY_LIMITS.maxBytes) {
+    throw new PolicyError(fileName, [
+      {
+        path: '',
+        message: `the policy is ${bytes} bytes; at most ${POLICY_LIMITS.maxBytes} bytes are accepted`,
+      },
+    ]);
+  }
+  const targets = (value as { targets?: unknown } | null | undefined)?.targets;
+  if (Array.isArray(targets) && targets.length > POLICY_LIMITS.maxTargets) {
+    throw new PolicyError(fileName, [
+      {
+        path: 'targets',
+        message: `${targets.length} targets; at most ${POLICY_LIMITS.maxTargets} are accepted`,
+      },
+    ]);
+  }
+}
+
+/** The JSON size of an already-parsed value (undefined when it has no JSON form, e.g. a cycle). */
+function jsonBytes(value: unknown): number | undefined {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : Buffer.byteLength(text, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -249,6 +299,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Validates an already-parsed value (e.g. a request body); throws PolicyError naming each field path. */
 export function parsePolicy(value: unknown, fileName = 'policy'): Policy {
+  checkLimits(fileName, value, jsonBytes(value));
   const result = PolicySchema.safeParse(value);
   if (result.success) return result.data;
   throw new PolicyError(
@@ -268,8 +319,22 @@ function issueLocation(issue: z.core.$ZodIssue): PropertyKey[] {
 /**
  * Parses a policy file's text (YAML, or JSON — which the YAML parser reads too, so both get line numbers) and
  * validates it. Errors name the field path and the line/column of the offending node (or its nearest parent).
+ * Every problem — size, YAML syntax, an alias bomb, the schema — is a PolicyError.
  */
 export function loadPolicy(text: string, fileName: string): Policy {
+  checkLimits(fileName, undefined, Buffer.byteLength(text, 'utf8'));
+  try {
+    return readPolicyText(text, fileName);
+  } catch (error) {
+    if (error instanceof PolicyError) throw error;
+    // Anything else the parsers throw (a nesting too deep for the stack) is still a problem of the document.
+    throw new PolicyError(fileName, [{ path: '', message: `cannot be read: ${(error as Error).message}` }], {
+      cause: error,
+    });
+  }
+}
+
+function readPolicyText(text: string, fileName: string): Policy {
   if (fileName.toLowerCase().endsWith('.json')) {
     try {
       JSON.parse(text);
@@ -299,13 +364,18 @@ export function loadPolicy(text: string, fileName: string): Policy {
       }),
     );
   }
-  const result = PolicySchema.safeParse(document.toJS());
+  // The yaml package refuses to expand more than 100 aliases (an alias bomb) with a ReferenceError, which
+  // loadPolicy turns into a PolicyError.
+  const value: unknown = document.toJS({ maxAliasCount: 100 });
+  checkLimits(fileName, value, undefined);
+  const result = PolicySchema.safeParse(value);
   if (result.success) return result.data;
   throw new PolicyError(
     fileName,
-    result.error.issues.map((issue) => {
+    result.error.issues.map((issue, index) => {
       const path = issueLocation(issue);
-      const position = nodePosition(document, lineCounter, path);
+      // Only the issues the error keeps are located in the document (a walk of the YAML tree each).
+      const position = index < POLICY_LIMITS.maxIssues ? nodePosition(document, lineCounter, path) : {};
       return { path: formatPath(path), message: issue.message, ...position };
     }),
     { cause: result.error },

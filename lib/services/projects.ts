@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RegionSchema } from '../config.ts';
 import type { HuaweiRequester } from './deletion.ts';
 
 /**
@@ -85,4 +86,69 @@ export async function pairProjectsWithRegions(
     else mismatches.push({ projectId, region: home, targetRegions: regions });
   }
   return { listings, mismatches };
+}
+
+/**
+ * IAM `GET /v3/auth/projects` (KeystoneListAuthProjects): the projects the caller's credentials can use.
+ * Field list from huaweicloud-sdk-go-v3 services/iam/v3/model/model_keystone_list_auth_projects_response.go
+ * (`links`, `projects`) and model_auth_project_result.go (`id`, `name`, `enabled`, `is_domain`,
+ * `description`, `domain_id`, `parent_id`, `links`). No query parameters, no pagination.
+ */
+export const AuthProjectSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string(),
+  enabled: z.boolean(),
+  is_domain: z.boolean().optional(),
+  description: z.string().nullish(),
+  domain_id: z.string().optional(),
+  parent_id: z.string().optional(),
+});
+export type AuthProject = z.infer<typeof AuthProjectSchema>;
+
+export const AuthProjectsResponseSchema = z.looseObject({
+  projects: z.array(AuthProjectSchema).default([]),
+});
+
+/** A project with the region its name places it in (absent for names such as `MOS` that name no region). */
+export const AccountProjectSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  region: z.string().optional(),
+  enabled: z.boolean(),
+});
+export type AccountProject = z.infer<typeof AccountProjectSchema>;
+
+/**
+ * Lists the caller's projects through the IAM endpoint of `region` (IAM answers for the whole account from
+ * any region's endpoint), sorted by region then name.
+ */
+export async function listAuthProjects(
+  client: HuaweiRequester,
+  region: string,
+  signal?: AbortSignal,
+): Promise<AccountProject[]> {
+  const response = await client.request(
+    {
+      service: 'iam',
+      operation: 'iam.listAuthProjects',
+      region,
+      method: 'GET',
+      pathSegments: ['v3', 'auth', 'projects'],
+      expect: [200],
+    },
+    AuthProjectsResponseSchema,
+    { signal },
+  );
+  return response.body.projects
+    .map((project) => {
+      const candidate = regionOfProjectName(project.name);
+      const projectRegion = RegionSchema.safeParse(candidate).success ? candidate : undefined;
+      return {
+        id: project.id,
+        name: project.name,
+        enabled: project.enabled,
+        ...(projectRegion === undefined ? {} : { region: projectRegion }),
+      };
+    })
+    .sort((a, b) => (a.region ?? '~').localeCompare(b.region ?? '~') || a.name.localeCompare(b.name));
 }

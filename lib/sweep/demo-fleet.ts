@@ -5,7 +5,7 @@
 import { createHuaweiClient, type HuaweiClient } from '../huawei/client.ts';
 import { createAkSkAuth, StaticCredentials } from '../huawei/credentials.ts';
 import { createEndpointResolver, overrideKey } from '../huawei/endpoints.ts';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
+import { type Fleet, type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.ts';
 
 export const DEMO_REGIONS = ['ap-southeast-1', 'cn-north-4'] as const;
 export const DEMO_SEED = 7;
@@ -34,9 +34,17 @@ export function demoSimulatorOptions(seed = DEMO_SEED): SimulatorOptions {
   };
 }
 
-export function startDemoSimulator(seed = DEMO_SEED): Promise<Simulator> {
-  return startSimulator(demoSimulatorOptions(seed));
+/**
+ * The demo simulator: the generated demo fleet for `seed`, or `fleet` (a fixture, e.g. one `doctor --record`
+ * wrote) with the same fast deletion timings instead.
+ */
+export function startDemoSimulator(seed = DEMO_SEED, fleet?: Fleet): Promise<Simulator> {
+  const { generate: _generated, ...options } = demoSimulatorOptions(seed);
+  return startSimulator(fleet === undefined ? demoSimulatorOptions(seed) : { ...options, fleet });
 }
+
+/** The bundled policy that names the demo fleet's projects (seed DEMO_SEED). */
+export const DEMO_POLICY_FILE = 'policies/demo.yaml';
 
 /** The project's client against the simulator (every service, every region it serves). */
 export function simulatorClient(

@@ -2,16 +2,21 @@
  * The sweep's first half: list every target (all pages, all projects and regions), plan each target, veto
  * deletions another target keeps, and apply the circuit breaker. Pure of side effects apart from the listing
  * calls; nothing here deletes or writes.
+ *
+ * A listing that fails (after the client's own retries) fails only the targets that need it: such a target is
+ * reported with `failure: {stage: 'LISTING', code}` and plans no deletion at all — a partial view of a resource
+ * could make a kept backup look deletable — while its keeps over what was listed still veto other targets'
+ * deletions, and every other target proceeds.
  */
 import { z } from 'zod';
 import { plannedDeletionId, plannedTarget } from '../deletions/execute.ts';
 import type { PlannedItem } from '../ledger/schema.ts';
-import { type Decision, plan } from '../retention/planner.ts';
+import { compareNewestFirst, type Decision, plan } from '../retention/planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
 import { type Backup, type BackupService, BackupServiceSchema, resourceKey } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { pairProjectsWithRegions } from '../services/projects.ts';
-import type { Refusal } from './report.ts';
+import { type ListingFailure, type Refusal, type TargetFailure, TargetFailureSchema } from './report.ts';
 
 /** Refuse a target whose plan deletes more than this share of its candidates, unless it sets its own. */
 export const DEFAULT_MAX_DELETE_SHARE = 0.5;
@@ -30,6 +35,8 @@ export const PlannedTargetSchema = z.object({
   delete_share: z.number().min(0).max(1),
   max_delete_share: z.number().min(0).max(1),
   planned_bytes: z.number().nonnegative(),
+  /** Set when the target could not be planned (a listing failed): it deletes nothing this sweep. */
+  failure: TargetFailureSchema.optional(),
 });
 export type PlannedTarget = z.infer<typeof PlannedTargetSchema>;
 
@@ -50,7 +57,8 @@ export interface SweepPlan {
 
 export type ListingProgress =
   | { readonly phase: 'listing'; readonly key: string; readonly listed: number }
-  | { readonly phase: 'listed'; readonly key: string; readonly listed: number; readonly total: number };
+  | { readonly phase: 'listed'; readonly key: string; readonly listed: number; readonly total: number }
+  | { readonly phase: 'failed'; readonly key: string; readonly listed: number; readonly code: string };
 
 export interface PlanSweepDeps {
   readonly client: HuaweiRequester;
@@ -90,9 +98,23 @@ function combos(target: ResolvedTarget): string[] {
   );
 }
 
-/** Lists every (service, region, project) once, even when several targets cover it. */
-async function listAll(keys: readonly string[], deps: PlanSweepDeps): Promise<Map<string, Backup[]>> {
+/** A typed error's stable code (the Huawei layer's and ours all carry one); undefined for anything else. */
+function errorCodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+/**
+ * Lists every (service, region, project) once, even when several targets cover it. A listing that throws a
+ * typed error is recorded in `failures` and leaves no entry in the listings (its partial pages are dropped);
+ * an abort or an untyped error (a bug) stops the whole planning.
+ */
+async function listAll(
+  keys: readonly string[],
+  deps: PlanSweepDeps,
+): Promise<{ listings: Map<string, Backup[]>; failures: Map<string, ListingFailure> }> {
   const listings = new Map<string, Backup[]>();
+  const failures = new Map<string, ListingFailure>();
   const queue = [...keys];
   let total = 0;
   const worker = async () => {
@@ -104,10 +126,18 @@ async function listAll(keys: readonly string[], deps: PlanSweepDeps): Promise<Ma
         projectId,
         ...(deps.pageSize === undefined ? {} : { pageSize: deps.pageSize }),
       };
-      for await (const backup of deps.adapters[service].listBackups(deps.client, target, deps.signal)) {
-        backups.push(backup);
-        if (backups.length % PROGRESS_EVERY === 0)
-          deps.onProgress?.({ phase: 'listing', key, listed: backups.length });
+      try {
+        for await (const backup of deps.adapters[service].listBackups(deps.client, target, deps.signal)) {
+          backups.push(backup);
+          if (backups.length % PROGRESS_EVERY === 0)
+            deps.onProgress?.({ phase: 'listing', key, listed: backups.length });
+        }
+      } catch (error) {
+        const code = errorCodeOf(error);
+        if (deps.signal?.aborted || code === undefined) throw error;
+        failures.set(key, { key, code, message: (error as Error).message.slice(0, 500) });
+        deps.onProgress?.({ phase: 'failed', key, listed: backups.length, code });
+        continue;
       }
       listings.set(key, backups);
       total += backups.length;
@@ -116,10 +146,34 @@ async function listAll(keys: readonly string[], deps: PlanSweepDeps): Promise<Ma
   };
   const workers = Math.max(1, Math.min(deps.listConcurrency ?? 4, keys.length));
   await Promise.all(Array.from({ length: workers }, worker));
-  return listings;
+  return { listings, failures };
+}
+
+/** The target's failure when any listing it needs failed (the first failed listing's code leads). */
+function listingFailure(
+  keys: readonly string[],
+  failures: ReadonlyMap<string, ListingFailure>,
+): TargetFailure | undefined {
+  const failed = keys.flatMap((key) => {
+    const failure = failures.get(key);
+    return failure === undefined ? [] : [failure];
+  });
+  const first = failed[0];
+  if (first === undefined) return undefined;
+  return {
+    stage: 'LISTING',
+    code: first.code,
+    message: `${failed.length} of ${keys.length} listings failed; nothing of this target is deleted (${first.key}: ${first.message})`,
+    listings: failed,
+  };
 }
 
 const decisionKey = (resource: string, backupId: string) => `${resource}#${backupId}`;
+/**
+ * One backup whatever resource a listing put it under: service/region/project (the resource key's first three
+ * parts) and the id. A keep of the id under any resource vetoes its deletion.
+ */
+const backupKey = (resource: string, backupId: string) => `${resource.split('/', 3).join('/')}#${backupId}`;
 
 /** The target an item belongs to: its reason starts with `<name>: ` (the longest matching name wins). */
 export function targetOfItem(
@@ -144,29 +198,46 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   // A project is listed in its own region only (a target naming several regions is paired through IAM).
   const regionCache = new Map<string, Promise<string>>();
   const targetKeys = new Map<string, string[]>();
+  // Pairing failures count as failed listings of the target (key `<service>/iam/<target>`): it deletes nothing.
+  const pairingFailures = new Map<string, ListingFailure>();
   for (const target of all) {
     if (!selected.has(target.name)) continue;
-    const { listings } = await pairProjectsWithRegions(deps.client, target, regionCache, deps.signal);
-    targetKeys.set(
-      target.name,
-      listings.map((listing) => listingKey(target.service, listing.region, listing.projectId)),
-    );
+    try {
+      const { listings } = await pairProjectsWithRegions(deps.client, target, regionCache, deps.signal);
+      targetKeys.set(
+        target.name,
+        listings.map((listing) => listingKey(target.service, listing.region, listing.projectId)),
+      );
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (deps.signal?.aborted || code === undefined) throw error;
+      const key = `${target.service}/iam/${target.name}`;
+      pairingFailures.set(key, { key, code, message: (error as Error).message.slice(0, 500) });
+      targetKeys.set(target.name, [key]);
+    }
   }
   const keysOf = (target: ResolvedTarget) => targetKeys.get(target.name) ?? combos(target);
-  const keys = [...new Set([...targetKeys.values()].flat())];
-  const listings = await listAll(keys, deps);
+  const keys = [...new Set([...targetKeys.values()].flat())].filter((key) => !pairingFailures.has(key));
+  const { listings, failures } = await listAll(keys, deps);
+  for (const [key, failure] of pairingFailures) failures.set(key, failure);
 
   // Every target is planned over what was listed (a resource's backups always come from one listing, so a
-  // partial view still gives exact decisions for the resources it has); its keeps veto other targets' deletes.
+  // missing listing still gives exact decisions for the resources that were listed); its keeps veto other
+  // targets' deletes. A target with a failed listing deletes nothing (see the module comment).
   const planned = all.map((target) => {
     const backups = keysOf(target).flatMap((key) => listings.get(key) ?? []);
-    return { target, backups, result: plan(backups, target, input.now, target.timezone) };
+    return {
+      target,
+      listed: backups.length,
+      backups,
+      failure: listingFailure(keysOf(target), failures),
+      result: plan(backups, target, input.now, target.timezone),
+    };
   });
   const keptAnywhere = new Set<string>();
   for (const { result } of planned) {
     for (const decision of result.decisions) {
-      if (decision.action === 'keep')
-        keptAnywhere.add(decisionKey(decision.resource_key, decision.backup_id));
+      if (decision.action === 'keep') keptAnywhere.add(backupKey(decision.resource_key, decision.backup_id));
     }
   }
 
@@ -174,10 +245,15 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   const seen = new Set<string>();
   const targets: PlannedTarget[] = [];
   const refusals: Refusal[] = [];
-  for (const { target, backups, result } of planned) {
+  for (const { target, listed, backups, failure, result } of planned) {
     if (!selected.has(target.name)) continue;
+    // The copy the planner decided on when a listing repeats an id: the first in its newest-first order.
     const byKey = new Map<string, Backup>();
-    for (const backup of backups) byKey.set(decisionKey(resourceKey(backup), backup.id), backup);
+    for (const backup of backups) {
+      const key = decisionKey(resourceKey(backup), backup.id);
+      const other = byKey.get(key);
+      if (other === undefined || compareNewestFirst(backup, other) < 0) byKey.set(key, backup);
+    }
     let deletes = 0;
     let vetoed = 0;
     let bytes = 0;
@@ -187,8 +263,8 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
       const backup = byKey.get(key);
       if (backup === undefined) continue;
       if (backup.state === 'finished' || backup.state === 'failed') candidates += 1;
-      if (decision.action !== 'delete') continue;
-      if (keptAnywhere.has(key)) {
+      if (decision.action !== 'delete' || failure !== undefined) continue;
+      if (keptAnywhere.has(backupKey(decision.resource_key, decision.backup_id))) {
         vetoed += 1;
         continue;
       }
@@ -221,7 +297,7 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
     const entry: PlannedTarget = {
       name: target.name,
       service: target.service,
-      listed: backups.length,
+      listed,
       kept: summary.kept + vetoed,
       planned: deletes,
       kept_by_other_target: vetoed,
@@ -229,9 +305,10 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
       delete_share: summary.delete_share,
       max_delete_share: limit,
       planned_bytes: bytes,
+      ...(failure === undefined ? {} : { failure }),
     };
     targets.push(entry);
-    if (summary.delete_share > limit) {
+    if (failure === undefined && summary.delete_share > limit) {
       refusals.push({
         target: target.name,
         delete_share: summary.delete_share,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BackupServiceSchema } from '../services/backup.ts';
+import { FanOutDecisionSchema } from './estimate.ts';
 
 /** How one planned deletion ended in this run. `pending`: not finished (the run was aborted); a rerun resumes it. */
 export const ItemStatusSchema = z.enum(['deleted', 'already_gone', 'failed', 'skipped', 'pending']);
@@ -39,6 +40,26 @@ export const SweepCountsSchema = z.object({
 });
 export type SweepCounts = z.infer<typeof SweepCountsSchema>;
 
+/** One (service/region/project) listing that failed after the client's retries. */
+export const ListingFailureSchema = z.object({
+  /** `<service>/<region>/<project id>` */
+  key: z.string(),
+  /** The error's stable code (UPSTREAM_UNAVAILABLE, THROTTLED, UPSTREAM_AUTH, UPSTREAM_NETWORK, ...). */
+  code: z.string(),
+  message: z.string(),
+});
+export type ListingFailure = z.infer<typeof ListingFailureSchema>;
+
+/** Why a target was not carried out: `LISTING`, a listing it needs failed, so it deleted nothing. */
+export const TargetFailureSchema = z.object({
+  stage: z.literal('LISTING'),
+  /** The first failed listing's code. */
+  code: z.string(),
+  message: z.string(),
+  listings: z.array(ListingFailureSchema),
+});
+export type TargetFailure = z.infer<typeof TargetFailureSchema>;
+
 export const TargetReportSchema = SweepCountsSchema.extend({
   name: z.string(),
   service: BackupServiceSchema,
@@ -48,6 +69,8 @@ export const TargetReportSchema = SweepCountsSchema.extend({
   max_delete_share: z.number().min(0).max(1),
   /** From the start of the sweep until this target's last item finished. */
   duration_ms: z.number().nonnegative(),
+  /** Present when the target failed as a whole (its listing): it planned and deleted nothing. */
+  failure: TargetFailureSchema.optional(),
 });
 export type TargetReport = z.infer<typeof TargetReportSchema>;
 
@@ -64,7 +87,7 @@ export const SweepReportSchema = z.object({
   sweep_id: z.string(),
   /**
    * completed: every planned item ended deleted/already gone; completed_with_failures: some failed or were
-   * skipped; refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
+   * skipped, or a target failed as a whole (`targets[].failure`, e.g. its listing); refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
    * aborted: stopped early, a rerun with the same sweep id resumes; queued: handed to the delete-workers.
    */
   status: z.enum(['completed', 'completed_with_failures', 'refused', 'aborted', 'queued']),
@@ -73,6 +96,8 @@ export const SweepReportSchema = z.object({
   resumed: z.boolean(),
   /** queued: the items went to the sweep queue; status `queued`, every item pending (lib/sweep/queued). */
   mode: z.enum(['inline', 'queued']),
+  /** How the fan-out was chosen (sweep mode, estimate, budget) when a queue was configured. */
+  fan_out: FanOutDecisionSchema.optional(),
   started_at: z.iso.datetime(),
   finished_at: z.iso.datetime(),
   duration_ms: z.number().nonnegative(),
@@ -133,7 +158,10 @@ export function sumCounts(parts: readonly SweepCounts[]): SweepCounts {
   return total;
 }
 
-export function statusOf(totals: SweepCounts, aborted: boolean): SweepReport['status'] {
+/** The run's status from its counts; `failedTargets`: targets that failed as a whole (their listing). */
+export function statusOf(totals: SweepCounts, aborted: boolean, failedTargets = 0): SweepReport['status'] {
   if (aborted || totals.pending > 0) return 'aborted';
-  return totals.failed > 0 || totals.skipped > 0 ? 'completed_with_failures' : 'completed';
+  return totals.failed > 0 || totals.skipped > 0 || failedTargets > 0
+    ? 'completed_with_failures'
+    : 'completed';
 }

@@ -30,6 +30,12 @@ import type { CallerIdentity, DeletionRecord, PlannedItem } from '../ledger/sche
 import type { BackupService } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { nextDelay } from './backoff.ts';
+import {
+  CREDENTIALS_REJECTED,
+  type CredentialBreakers,
+  type CredentialTrip,
+  rejectionReason,
+} from './credential-breaker.ts';
 import type { ItemOutcome } from './report.ts';
 import {
   decideAfterPoll,
@@ -110,6 +116,11 @@ export interface StepDeps {
   readonly staleAfterMs?: number | undefined;
   /** Aborts polls only: a DELETE once started is allowed to finish, so its outcome is always recorded. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The auth breaker per sweep (lib/sweep/credential-breaker.ts): once upstream rejected the sweep's
+   * credentials, its remaining items are skipped CREDENTIALS_REJECTED and nothing more is sent.
+   */
+  readonly credentialBreakers?: CredentialBreakers | undefined;
 }
 
 export const DEFAULT_STALE_AFTER_MS = DEFAULT_IN_FLIGHT_HORIZON_MS;
@@ -219,7 +230,7 @@ function retryOrFail(
 export async function processPlannedDeletion(
   input: PlannedDeletionTask,
   plan: PlanLookup,
-  deps: StepDeps,
+  stepDeps: StepDeps,
 ): Promise<StepResult> {
   const task = PlannedDeletionTaskSchema.parse(input);
   const item = await plan(task.deletion_id);
@@ -229,7 +240,7 @@ export async function processPlannedDeletion(
       { status: 'skipped', code: 'NOT_PLANNED', reason: 'not in the sweep plan' },
     );
   }
-  const ref = refOf(item, task.sweep_id, deps.requestedBy);
+  const ref = refOf(item, task.sweep_id, stepDeps.requestedBy);
   if (ref === undefined || plannedDeletionId(ref) !== item.deletion_id) {
     return finished(item, {
       status: 'skipped',
@@ -238,7 +249,10 @@ export async function processPlannedDeletion(
     });
   }
 
-  const existing = await deps.ledger.get(item.deletion_id);
+  const existing = await stepDeps.ledger.get(item.deletion_id);
+  const guarded = await guardCredentials(item, async () => existing, task.sweep_id, stepDeps);
+  if (guarded.kind === 'finished') return guarded;
+  const deps = guarded.deps;
   const permanentlyRefused = existing?.status === 'failed' && existing.error?.permanent === true;
   if (existing !== undefined && (existing.status !== 'failed' || permanentlyRefused)) {
     const resumed = await resume(item, existing, task, deps);
@@ -246,6 +260,8 @@ export async function processPlannedDeletion(
   }
 
   let executed: ExecutedDeletion;
+  const admission = await guarded.admit();
+  if (admission.skip !== undefined) return admission.skip;
   try {
     executed = await deps.executeDeletion(ref, lifecycleDeps(deps));
   } catch (error) {
@@ -253,6 +269,8 @@ export async function processPlannedDeletion(
     if (error instanceof LedgerConflictError)
       return { kind: 'retry', delayMs: 0, attempt: task.attempt, code: error.code };
     throw error;
+  } finally {
+    admission.done();
   }
   switch (executed.kind) {
     case 'started':
@@ -275,6 +293,10 @@ export async function processPlannedDeletion(
     }
     case 'failed':
       if (executed.code === 'THROTTLED') return { kind: 'throttled', retryAfterMs: executed.retryAfterMs };
+      // The breaker tripped while this item waited: nothing was sent.
+      if (executed.code === CREDENTIALS_REJECTED) {
+        return finished(item, { status: 'skipped', code: CREDENTIALS_REJECTED, reason: executed.message });
+      }
       if (!executed.retryable) {
         return finished(item, { status: 'failed', code: executed.code, reason: executed.message });
       }
@@ -305,6 +327,56 @@ function unresolvedRetry(
   const min = deps.tracking?.minDelayMs ?? 500;
   const delayMs = retryAfterMs ?? Math.max(min, Math.min(cap, elapsed));
   return { kind: 'retry', delayMs, attempt: task.attempt, code };
+}
+
+/**
+ * The auth breaker's check before any upstream call of an item: a record that is already final keeps its
+ * outcome; otherwise, once the sweep's credentials were rejected, the item is skipped CREDENTIALS_REJECTED
+ * (an accepted deletion stays recorded as accepted: GET /deletions/{id} or a later sweep follows it). Else the
+ * step continues with the breaker's guarded client.
+ */
+async function guardCredentials(
+  item: PlannedItem,
+  record: () => Promise<DeletionRecord | undefined>,
+  sweepId: string,
+  deps: StepDeps,
+): Promise<Extract<StepResult, { kind: 'finished' }> | GuardedStep> {
+  const breaker = deps.credentialBreakers?.forSweep(sweepId);
+  if (breaker === undefined) return { kind: 'go', deps, admit: async () => ({ done: () => {} }) };
+  const skipped = (trip: CredentialTrip, accepted: boolean): Extract<StepResult, { kind: 'finished' }> => ({
+    kind: 'finished',
+    outcome: {
+      deletion_id: item.deletion_id,
+      status: 'skipped',
+      code: CREDENTIALS_REJECTED,
+      reason: `${rejectionReason(trip)}${accepted ? ' (the deletion was accepted upstream and is not tracked further)' : ''}`,
+    },
+  });
+  const guarded: GuardedStep = {
+    kind: 'go',
+    deps: { ...deps, client: breaker.guard(deps.client) },
+    admit: async () => {
+      const admission = await breaker.admit();
+      return admission.trip === undefined
+        ? { done: admission.done }
+        : { skip: skipped(admission.trip, false), done: admission.done };
+    },
+  };
+  const trip = await breaker.tripped();
+  if (trip !== undefined) {
+    const existing = await record();
+    const final = existing === undefined ? undefined : outcomeOfFinal(item, existing, sweepId);
+    if (final !== undefined && existing?.status !== 'failed') return guarded;
+    return skipped(trip, existing?.status === 'accepted' || existing?.status === 'running');
+  }
+  return guarded;
+}
+
+/** A step cleared by the breaker: its guarded deps, and the admission to take before sending a DELETE. */
+interface GuardedStep {
+  readonly kind: 'go';
+  readonly deps: StepDeps;
+  readonly admit: () => Promise<{ readonly skip?: StepResult; readonly done: () => void }>;
 }
 
 /**
@@ -382,7 +454,7 @@ async function resume(
 export async function pollPlannedDeletion(
   input: TrackDeletionTask,
   plan: PlanLookup,
-  deps: StepDeps,
+  stepDeps: StepDeps,
 ): Promise<StepResult> {
   const task = TrackDeletionTaskSchema.parse(input);
   const item = await plan(task.deletion_id);
@@ -392,6 +464,14 @@ export async function pollPlannedDeletion(
       { status: 'skipped', code: 'NOT_PLANNED', reason: 'not in the sweep plan' },
     );
   }
+  const guarded = await guardCredentials(
+    item,
+    () => stepDeps.ledger.get(task.deletion_id),
+    task.sweep_id,
+    stepDeps,
+  );
+  if (guarded.kind === 'finished') return guarded;
+  const deps = guarded.deps;
   const deletionDeps = {
     client: deps.client,
     ledger: deps.ledger,

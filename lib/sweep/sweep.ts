@@ -17,6 +17,8 @@ import type { BackupService } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
+import { CredentialBreakers } from './credential-breaker.ts';
+import type { FanOutDecision } from './estimate.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -27,6 +29,7 @@ import {
   SweepSummarySchema,
   targetOfItem,
 } from './plan-sweep.ts';
+import type { LaneSemaphore } from './queued/semaphore.ts';
 import {
   countOutcome,
   emptyCounts,
@@ -39,6 +42,7 @@ import {
   type TargetReport,
 } from './report.ts';
 import type { ExecuteDeletion, ItemRetryPolicy } from './step.ts';
+import { policyLockKey, type SweepLock, SweepRunningError } from './sweep-lock.ts';
 import type { TrackingPolicy } from './tracker.ts';
 
 export interface SweepInput {
@@ -53,6 +57,11 @@ export interface SweepInput {
   readonly requestedBy?: CallerIdentity | undefined;
   /** Breaker for targets without `max_delete_share`. Default 0.5. */
   readonly defaultMaxDeleteShare?: number | undefined;
+  /**
+   * Scheduled runs: when the policy's last sweep never finished (aborted at a deadline, its queued items
+   * stalled past the lock lease), resume it instead of starting `sweepId` (needs `SweepDeps.sweepLock`).
+   */
+  readonly resumeUnfinished?: boolean | undefined;
 }
 
 /** The log calls the sweep makes: the project's Powertools logger (lib/logger.ts). */
@@ -93,6 +102,17 @@ export interface SweepDeps {
   readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
   /** Queued mode: hand the planned items to the queue instead of running them here (see QueuedFanOut). */
   readonly fanOut?: QueuedFanOut | undefined;
+  /**
+   * The auth breaker (lib/sweep/credential-breaker.ts) for the listing and every step. Default: one in this
+   * process; the runtime passes one backed by the ledger's table so queued workers share the trip.
+   */
+  readonly credentialBreakers?: CredentialBreakers | undefined;
+  /** The cross-invocation lane semaphore inline deletions also take (lib/sweep/inline.ts). */
+  readonly semaphore?: LaneSemaphore | undefined;
+  /** How an inline deletion waits for a free shared slot (lib/sweep/inline.ts SLOT_WAIT_*). */
+  readonly slotWait?: { readonly baseMs: number; readonly capMs: number } | undefined;
+  /** One real sweep per policy at a time (lib/sweep/sweep-lock.ts). */
+  readonly sweepLock?: SweepLock | undefined;
 }
 
 /**
@@ -101,8 +121,17 @@ export interface SweepDeps {
  * run the same steps and record outcomes in the ledger; `queuedSweepReport(ledger, id)` assembles the report.
  */
 export interface QueuedFanOut {
-  /** Sends the items' messages; resolves with how many were queued, throws if any could not be. */
-  enqueue(sweepId: string, items: readonly PlannedItem[]): Promise<number>;
+  /**
+   * Sends the items' messages; resolves with how many were queued, throws if any could not be. `lockKey`: the
+   * policy lock the sweep holds, for whoever finishes the last item to release.
+   */
+  enqueue(
+    sweepId: string,
+    items: readonly PlannedItem[],
+    context?: { readonly lockKey?: string | undefined },
+  ): Promise<number>;
+  /** Auto mode (lib/sweep/estimate.ts): queue this plan, or run it inline? Absent: always queue. */
+  choose?(items: readonly PlannedItem[]): FanOutDecision;
 }
 
 /** The sweep id was used before for the other kind of run (a dry run's id cannot delete, and back). */
@@ -141,18 +170,99 @@ function targetReport(target: PlannedTarget, counts: SweepCounts, durationMs: nu
     delete_share: target.delete_share,
     max_delete_share: target.max_delete_share,
     duration_ms: durationMs,
+    ...(target.failure === undefined ? {} : { failure: target.failure }),
   };
 }
 
-/** Runs one sweep (or resumes it) and returns its report; see the module comment. */
+/** An inline sweep's policy lock lease; renewed every third of it while the sweep runs. */
+export const SWEEP_LOCK_LEASE_MS = 3 * 60_000;
+/**
+ * A queued sweep's policy lock lease: nobody renews it, the worker finishing the last item ends it. A sweep
+ * whose workers stall longer than this (a message in the DLQ) can be started again — or resumed first by the
+ * next scheduled run.
+ */
+export const QUEUED_SWEEP_LOCK_LEASE_MS = 24 * 60 * 60_000;
+
+/**
+ * Runs one sweep (or resumes it) and returns its report; see the module comment. With `deps.sweepLock`, a real
+ * run first takes its policy's lock (lib/sweep/sweep-lock.ts) and throws SweepRunningError when another sweep
+ * of the policy holds it; with `input.resumeUnfinished`, the policy's last sweep is resumed (its id reused)
+ * when it never finished.
+ */
 export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<SweepReport> {
+  const lock = input.dryRun ? undefined : deps.sweepLock;
+  let sweepId = input.sweepId ?? newSweepId(input.now);
+  if (lock === undefined) return runSweepHeld(input, deps, sweepId, undefined);
+  const key = policyLockKey(input.policy);
+  if (input.resumeUnfinished === true) {
+    const last = await lock.current(key);
+    if (last !== undefined && last.sweepId !== sweepId) {
+      const previous = await deps.ledger.getSweep(last.sweepId);
+      if (previous !== undefined && previous.sweep.status === 'planned' && !previous.sweep.dry_run) {
+        deps.logger?.info('resuming the unfinished sweep of this policy first', {
+          sweep_id: last.sweepId,
+          instead_of: sweepId,
+        });
+        sweepId = last.sweepId;
+      }
+    }
+  }
+  const queued = deps.fanOut !== undefined;
+  const leaseMs = queued ? QUEUED_SWEEP_LOCK_LEASE_MS : SWEEP_LOCK_LEASE_MS;
+  const taken = await lock.acquire(key, sweepId, leaseMs);
+  if (!taken.ok) throw new SweepRunningError(taken.holder.sweepId, taken.holder.leaseUntil);
+  const clock = deps.clock ?? systemClock;
+  let renewal: unknown;
+  let stopped = false;
+  const renew = () => {
+    renewal = clock.setTimeout(() => {
+      void lock.acquire(key, sweepId, leaseMs).then(
+        (again) => {
+          if (!again.ok)
+            deps.logger?.warn('the sweep lost its policy lock', { sweep_id: sweepId, holder: again.holder });
+          if (!stopped) renew();
+        },
+        () => {
+          if (!stopped) renew();
+        },
+      );
+    }, leaseMs / 3);
+  };
+  if (!queued) renew();
+  let keep = false;
+  try {
+    const report = await runSweepHeld(input, deps, sweepId, key);
+    // A queued sweep keeps its lock until its last item finishes.
+    keep = report.status === 'queued';
+    return report;
+  } finally {
+    stopped = true;
+    if (renewal !== undefined) clock.clearTimeout(renewal);
+    if (!keep) {
+      await lock.release(key, sweepId).catch((error: unknown) => {
+        deps.logger?.warn('could not release the policy lock (its lease ends it)', {
+          sweep_id: sweepId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
+    }
+  }
+}
+
+async function runSweepHeld(
+  input: SweepInput,
+  deps: SweepDeps,
+  sweepId: string,
+  lockKey: string | undefined,
+): Promise<SweepReport> {
   const clock = deps.clock ?? systemClock;
   const startedAt = clock.now();
-  const sweepId = input.sweepId ?? newSweepId(input.now);
   const requestedBy = input.requestedBy ?? SWEEP_IDENTITY;
   const adapters = deps.adapters ?? defaultAdapters;
   const { ledger } = deps;
   const log = deps.logger;
+  // One breaker per sweep: the listing and every DELETE and poll go through it.
+  const credentialBreakers = deps.credentialBreakers ?? new CredentialBreakers();
 
   let summary: SweepSummary;
   let items: PlannedItem[];
@@ -176,7 +286,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
         defaultMaxDeleteShare: input.defaultMaxDeleteShare,
       },
       {
-        client: deps.client,
+        client: credentialBreakers.forSweep(sweepId).guard(deps.client),
         adapters,
         signal: deps.signal,
         listConcurrency: deps.listConcurrency,
@@ -226,8 +336,11 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
   for (const item of items) targetOf.set(item.deletion_id, targetOfItem(item, names) ?? '(unknown)');
   const itemFinishedAt = new Map<string, number>();
   // --- queued mode: enqueue and answer at once (a rerun re-enqueues; the steps skip what is finished).
-  if (deps.fanOut !== undefined && !input.dryRun && items.length > 0) {
-    const queued = await deps.fanOut.enqueue(sweepId, items);
+  const fanOut = deps.fanOut !== undefined && !input.dryRun && items.length > 0 ? deps.fanOut : undefined;
+  const decision = fanOut?.choose?.(items);
+  const fanOutReport = decision === undefined ? {} : { fan_out: decision };
+  if (fanOut !== undefined && decision?.chosen !== 'inline') {
+    const queued = await fanOut.enqueue(sweepId, items, { lockKey });
     const report = SweepReportSchema.parse({
       ...buildReport({
         sweepId,
@@ -244,6 +357,7 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
       }),
       status: 'queued',
       mode: 'queued',
+      ...fanOutReport,
     });
     log?.info(`sweep queued ${queued}`, { sweep_report: report });
     return report;
@@ -274,6 +388,8 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
           progressSafe(deps, { type: 'item', target: name, outcome, done: entry.done, total: entry.total });
         },
         onLaneEvent: (event) => progressSafe(deps, { type: 'lane', event }),
+        semaphore: deps.semaphore,
+        slotWait: deps.slotWait,
       },
       {
         client: deps.client,
@@ -285,12 +401,13 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
         tracking: deps.tracking,
         retry: deps.retry,
         staleAfterMs: deps.staleAfterMs,
+        credentialBreakers,
       },
     );
   }
   const aborted = deps.signal?.aborted === true || outcomes.some((outcome) => outcome.status === 'pending');
-  const report = SweepReportSchema.parse(
-    buildReport({
+  const report = SweepReportSchema.parse({
+    ...buildReport({
       sweepId,
       input,
       summary,
@@ -303,7 +420,8 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
       aborted,
       targetOf,
     }),
-  );
+    ...fanOutReport,
+  });
   // An aborted run stays open in the ledger (status planned) so a rerun resumes it.
   if (!aborted) await ledger.finishSweep(sweepId, report);
   log?.info('sweep finished', { sweep_report: report });
@@ -347,9 +465,14 @@ function buildReport(parts: ReportParts): SweepReport {
     ),
   );
   const totals = sumCounts(targets);
+  const failedTargets = targets.filter((target) => target.failure !== undefined).length;
   return {
     sweep_id: parts.sweepId,
-    status: parts.input.dryRun ? 'completed' : statusOf(totals, parts.aborted),
+    status: parts.input.dryRun
+      ? failedTargets > 0
+        ? 'completed_with_failures'
+        : 'completed'
+      : statusOf(totals, parts.aborted, failedTargets),
     dry_run: parts.input.dryRun,
     resumed: parts.resumed,
     mode: 'inline',

@@ -2,10 +2,12 @@
  * End to end: the repo's serverless.yml under `serverless offline` (bundled by serverless-esbuild, handlers in
  * worker threads), against a simulator started here, driven with plain HTTP requests — one deletion per service.
  *
- * `--noAuth`: serverless-offline 14 treats the `aws_iam` HTTP API authorizer as a JWT authorizer and refuses to
- * start without it, so IAM authorisation is NOT checked here (callers are recorded as anonymous). The handlers
- * only see `provider.environment`, which is why serverless.yml passes the Huawei credentials and
- * HWC_ENDPOINT_OVERRIDES through from the environment given below.
+ * Started as a user starts it, `npm run offline` (package.json): `--noAuth`, because serverless-offline 14 treats
+ * the `aws_iam` HTTP API authorizer as a JWT authorizer and refuses to start without it, so IAM authorisation is
+ * NOT checked here; each request names its caller with the `sls-offline-authorizer-override` header instead
+ * (the functions refuse a request without a caller identity). `--localEnvironment`, so the handlers get this
+ * process's environment (the simulator's AK/SK, its endpoints, LEDGER=local) on top of provider.environment —
+ * serverless.yml itself carries no credentials.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +21,6 @@ import type { Simulator } from '../../lib/simulator/index.ts';
 import { Picker, REGION, startDeletionSimulator } from '../deletions/fleet.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const serverlessBin = join(root, 'node_modules/serverless/bin/serverless.js');
 /** Bundling eight functions with esbuild comes first; a loaded 2-core machine needs well over the idle ~20 s. */
 const STARTUP_MS = 100_000;
 
@@ -46,19 +47,18 @@ async function freePort(): Promise<number> {
 
 function startOffline(env: NodeJS.ProcessEnv, httpPort: number, lambdaPort: number): Promise<void> {
   const child = spawn(
-    process.execPath,
+    'npm',
     [
-      serverlessBin,
+      'run',
+      '--silent',
       'offline',
-      'start',
+      '--',
       '--host',
       '127.0.0.1',
       '--httpPort',
       String(httpPort),
       '--lambdaPort',
       String(lambdaPort),
-      '--noAuth',
-      '--noSponsor',
     ],
     // Its own process group, so teardown can stop serverless and anything it started at once.
     { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -147,9 +147,16 @@ afterAll(async () => {
   if (ledgerDir) rmSync(ledgerDir, { recursive: true, force: true });
 }, 30_000);
 
+/** The IAM identity API Gateway's `aws_iam` authorizer would give a signed caller. */
+const OFFLINE_CALLER = {
+  iam: { userArn: 'arn:aws:iam::123456789012:user/offline-test', accountId: '123456789012' },
+};
+
 async function del(path: string): Promise<{ status: number; headers: Headers; body: string }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'DELETE',
+    // serverless-offline's way to put an authorizer identity into the event (the functions refuse one without).
+    headers: { 'sls-offline-authorizer-override': JSON.stringify(OFFLINE_CALLER) },
     signal: AbortSignal.timeout(30_000),
   });
   return { status: response.status, headers: response.headers, body: await response.text() };

@@ -1,8 +1,21 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
-/** A real-shaped API Gateway HTTP API (v2) event; override what a test cares about. */
+/** The `aws_iam` authorizer's identity of a signed request, as API Gateway HTTP API puts it in the event. */
+export const IAM_AUTHORIZER = {
+  iam: {
+    accessKey: 'AKIAIOSFODNN7EXAMPLE',
+    accountId: '123456789012',
+    callerId: 'AIDACKCEVSQ6C2EXAMPLE',
+    cognitoIdentity: null,
+    principalOrgId: null,
+    userArn: 'arn:aws:iam::123456789012:user/backup-operator',
+    userId: 'AIDACKCEVSQ6C2EXAMPLE',
+  },
+};
+
+/** A real-shaped API Gateway HTTP API (v2) event, signed by an IAM user; override what a test cares about. */
 export function apiEvent(overrides: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
-  return {
+  const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: 'DELETE /cbr/v3/{project_id}/backups/{backup_id}',
     rawPath: '/cbr/v3/0605767a3300d5762fb7c0186d9e1779/backups/6e5d0f2f-2ab5-4b3b-9f43-3b0e9a6c1c11',
@@ -33,6 +46,10 @@ export function apiEvent(overrides: Partial<APIGatewayProxyEventV2> = {}): APIGa
     isBase64Encoded: false,
     ...overrides,
   };
+  // The v2 event type leaves the authorizer out of `requestContext`; API Gateway puts it there.
+  if (overrides.requestContext === undefined)
+    Object.assign(event.requestContext, { authorizer: IAM_AUTHORIZER });
+  return event;
 }
 
 export function lambdaContext(): Context {

@@ -6,6 +6,7 @@ import type {
 } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { UnauthenticatedError } from '../../lib/http/errors.ts';
 import {
   assertProjectAllowed,
   callerIdentity,
@@ -334,7 +335,37 @@ describe('callerIdentity', () => {
     expect(callerIdentity(event)).toMatchObject({ kind: 'jwt', principal: 'user-1', issuer: 'https://idp' });
   });
 
-  it('falls back to anonymous', () => {
-    expect(callerIdentity(apiEvent()).kind).toBe('anonymous');
+  it('refuses an event without an authorizer identity instead of recording it as anonymous', () => {
+    const event = apiEvent();
+    Reflect.deleteProperty(event.requestContext, 'authorizer');
+    expect(() => callerIdentity(event)).toThrow(UnauthenticatedError);
+    Object.assign(event.requestContext, { authorizer: { jwt: { claims: { iss: 'https://idp' } } } });
+    expect(() => callerIdentity(event)).toThrow(UnauthenticatedError);
+  });
+
+  it.each([
+    ['no requestContext', (event: APIGatewayProxyEventV2) => Reflect.deleteProperty(event, 'requestContext')],
+    [
+      'no authorizer',
+      (event: APIGatewayProxyEventV2) => Reflect.deleteProperty(event.requestContext, 'authorizer'),
+    ],
+    [
+      'an empty IAM identity',
+      (event: APIGatewayProxyEventV2) => Object.assign(event.requestContext, { authorizer: { iam: {} } }),
+    ],
+  ])('answers 401 UNAUTHENTICATED on any route for %s, before the handler runs', async (_, strip) => {
+    let ran = false;
+    const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+      .use(httpMiddleware({ logger: logger }))
+      .handler(async () => {
+        ran = true;
+        return noContent();
+      });
+    const event = apiEvent();
+    strip(event);
+    const response = (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+    expect(response.statusCode).toBe(401);
+    expect(ErrorBodySchema.parse(JSON.parse(response.body ?? '')).error.code).toBe('UNAUTHENTICATED');
+    expect(ran).toBe(false);
   });
 });

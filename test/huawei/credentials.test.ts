@@ -1,13 +1,16 @@
 import { inspect } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { closeHuaweiPools } from '../../lib/huawei/client.ts';
+import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
 import {
   createAkSkAuth,
   credentialsFromEnv,
+  DEFAULT_LOGIN_COOL_DOWN_MS,
+  identityFromSecret,
   SecretsManagerCredentialSource,
+  SecretsManagerSecret,
   StaticCredentials,
   TokenAuth,
 } from '../../lib/huawei/credentials.ts';
@@ -70,8 +73,14 @@ describe('SecretsManagerCredentialSource', () => {
   const secrets = mockClient(SecretsManagerClient);
   beforeEach(() => secrets.reset());
 
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('fetches once, shares the fetch between concurrent callers, and refetches after the TTL', async () => {
-    let clock = 0;
+    // Powertools Parameters' cache expires on Date: a fake Date is the clock.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(0);
     secrets
       .on(GetSecretValueCommand, { SecretId: 'hwc/creds' })
       .resolves({ SecretString: JSON.stringify({ HUAWEICLOUD_SDK_AK: AK, HUAWEICLOUD_SDK_SK: SK }) });
@@ -79,19 +88,40 @@ describe('SecretsManagerCredentialSource', () => {
       client: new SecretsManagerClient({ region: 'eu-west-1' }),
       secretId: 'hwc/creds',
       ttlMs: 60_000,
-      now: () => clock,
     });
     const [a, b, c] = await Promise.all([source.get(), source.get(), source.get()]);
     expect(a.sk).toBe(SK);
     expect(b).toBe(a);
     expect(c).toBe(a);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    clock = 59_999;
-    await source.get();
+    vi.setSystemTime(60_000);
+    expect(await source.get()).toBe(a);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    clock = 60_000;
-    await source.get();
+    vi.setSystemTime(60_001);
+    expect((await source.get()).sk).toBe(SK);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('reads the token-auth identity from the same kind of secret, naming the secret when a key is missing', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify({ domain_name: 'acme', user_name: 'ops' }) })
+      .resolves({
+        SecretString: JSON.stringify({ domain_name: 'acme', user_name: 'ops', password: PASSWORD }),
+      });
+    const client = new SecretsManagerClient({ region: 'eu-west-1' });
+    const incomplete = await identityFromSecret(
+      new SecretsManagerSecret({ client, secretId: 'hwc/iam' }),
+    ).catch((e: unknown) => e);
+    expect(incomplete).toBeInstanceOf(ConfigurationError);
+    expect((incomplete as Error).message).toBe(
+      'secret hwc/iam needs domain_name, user_name and password for token auth',
+    );
+    expect(await identityFromSecret(new SecretsManagerSecret({ client, secretId: 'hwc/iam' }))).toEqual({
+      domainName: 'acme',
+      userName: 'ops',
+      password: PASSWORD,
+    });
   });
 
   it('accepts lower-case keys and a security token', async () => {
@@ -130,6 +160,13 @@ describe('SecretsManagerCredentialSource', () => {
     expect((await source.get()).sk).toBe(SK);
   });
 });
+
+/** One signed call through `client` (what a 401 from a cached token or a refused login breaks). */
+const listBackups = (client: Pick<HuaweiClient, 'request'>) =>
+  client.request(
+    { service: 'cbr', operation: 'cbr.listBackups', region: 'test-1', method: 'GET', pathSegments: ['v3'] },
+    z.unknown(),
+  );
 
 describe('TokenAuth', () => {
   let iam: Loopback;
@@ -200,18 +237,7 @@ describe('TokenAuth', () => {
     const { client } = loopbackClient(iam.baseUrl, { auth });
     await auth.token();
     iam.respond = json(401, { error_code: 'APIG.1002', error_msg: 'token expired' });
-    await expect(
-      client.request(
-        {
-          service: 'cbr',
-          operation: 'cbr.listBackups',
-          region: 'test-1',
-          method: 'GET',
-          pathSegments: ['v3'],
-        },
-        z.unknown(),
-      ),
-    ).rejects.toBeInstanceOf(HuaweiAuthError);
+    await expect(listBackups(client)).rejects.toBeInstanceOf(HuaweiAuthError);
     iam.respond = tokenResponder('2026-11-28T00:00:00Z', 'tok-fresh');
     expect(await auth.token()).toBe('tok-fresh');
     expect(iam.seen.map((r) => r.url)).toEqual(['/iam/v3/auth/tokens', '/cbr/v3', '/iam/v3/auth/tokens']);
@@ -229,15 +255,38 @@ describe('TokenAuth', () => {
     expect(iam.seen).toHaveLength(1);
   });
 
-  it('does not retry or cache a 401, and the error carries no password', async () => {
+  it('does not retry a 401, and the error carries no password', async () => {
     iam.respond = json(401, { error: { code: '401', message: 'The username or password is wrong.' } });
     const auth = tokenAuth(() => 0);
     const error = (await auth.token().catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(HuaweiAuthError);
     expect(iam.seen).toHaveLength(1);
     expect(`${error.message} ${error.stack} ${inspect(error)}`).not.toContain(PASSWORD);
+  });
+
+  it('remembers a refused login for the cool-down: 8 requests with a wrong password make 1 login', async () => {
+    let clock = Date.parse('2026-11-27T00:00:00Z');
+    iam.respond = json(401, { error: { code: '401', message: 'The username or password is wrong.' } });
+    const auth = tokenAuth(() => clock);
+    const { client } = loopbackClient(iam.baseUrl, { auth });
+    for (let request = 0; request < 8; request += 1) {
+      await expect(listBackups(client)).rejects.toBeInstanceOf(HuaweiAuthError);
+    }
+    expect(iam.seen.map((seen) => seen.url)).toEqual(['/iam/v3/auth/tokens']);
+    // After the cool-down the next request logs in again, and a success clears the memory.
+    clock += DEFAULT_LOGIN_COOL_DOWN_MS;
     iam.respond = tokenResponder('2026-11-28T00:00:00Z');
     expect(await auth.token()).toBe('tok-1');
+    expect(iam.seen).toHaveLength(2);
+  });
+
+  it('does not remember a login that failed for another reason (IAM unreachable)', async () => {
+    iam.respond = json(400, { error: { code: '400', message: 'malformed' } });
+    const auth = tokenAuth(() => 0);
+    await expect(auth.token()).rejects.toThrow();
+    iam.respond = tokenResponder('2026-11-28T00:00:00Z');
+    expect(await auth.token()).toBe('tok-1');
+    expect(iam.seen).toHaveLength(2);
   });
 });
 

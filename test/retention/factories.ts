@@ -1,3 +1,4 @@
+import { PolicyError } from '../../lib/retention/policy.ts';
 import type { Backup } from '../../lib/services/backup.ts';
 
 /** A finished automatic CBR backup of resource `res-1`; override any field. */
@@ -26,3 +27,25 @@ export function backupsAt(times: readonly string[], overrides: Partial<Backup> =
 }
 
 export const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+/** The "billion laughs" in YAML: nine levels of nine aliases each (9^9 nodes when expanded). */
+export function aliasBomb(): string {
+  const lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let level = 1; level <= 9; level += 1) {
+    const ref = `*a${level - 1}`;
+    lines.push(`a${level}: &a${level} [${Array.from({ length: 9 }, () => ref).join(',')}]`);
+  }
+  lines.push('version: 1', 'targets: *a9');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The PolicyError `run` throws (fails the test when it throws something else or nothing). */
+export function policyError(run: () => unknown): PolicyError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof PolicyError) return error;
+    throw error;
+  }
+  throw new Error('expected a PolicyError');
+}

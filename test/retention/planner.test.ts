@@ -270,7 +270,6 @@ describe('a listing that repeats a backup', () => {
     const decisions = planResource([newest, older, repeat], rules({ max_age: '30d', min_keep: 2 }), NOW);
     expect(decisions.map((d) => `${d.backup_id}:${d.action}:${d.reasons.join('|')}`)).toEqual([
       'b000:keep:newest finished',
-      'b000:keep:listed twice; decided once',
       'b001:keep:min_keep',
     ]);
   });

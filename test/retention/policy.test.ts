@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadPolicy, PolicyError, parsePolicy, resolveTargets } from '../../lib/retention/policy.ts';
+import { loadPolicy, parsePolicy, resolveTargets } from '../../lib/retention/policy.ts';
+import { policyError } from './factories.ts';
 
 const VALID_YAML = `version: 1
 timezone: Europe/Berlin
@@ -32,16 +33,6 @@ targets:
     min_keep: 1
     keep: { last: 5 }
 `;
-
-function policyError(run: () => unknown): PolicyError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PolicyError) return error;
-    throw error;
-  }
-  throw new Error('expected a PolicyError');
-}
 
 describe('loadPolicy', () => {
   it('parses a YAML policy, its durations and defaults', () => {

@@ -88,7 +88,34 @@ function showProject(context: RouteContext) {
   };
 }
 
+/**
+ * IAM `GET /v3/auth/projects` (KeystoneListAuthProjects; fields as in huaweicloud-sdk-go-v3
+ * services/iam/v3/model/model_auth_project_result.go): every project of the fleet, signed or token
+ * callers only. The fleet's project names follow Huawei's `{region}_{name}` sub-project naming.
+ */
+function listAuthProjects(context: RouteContext) {
+  const self = `${context.baseUrl}/v3/auth/projects`;
+  const domain = context.user?.domain ?? 'sim-domain';
+  return {
+    status: 200,
+    body: {
+      links: { self },
+      projects: [...context.state.projects.values()].map((project) => ({
+        id: project.id,
+        name: project.name,
+        description: '',
+        enabled: true,
+        is_domain: false,
+        domain_id: domain,
+        parent_id: domain,
+        links: { self: `${context.baseUrl}/v3/projects/${project.id}` },
+      })),
+    },
+  };
+}
+
 export const iamRoutes: Route[] = [
+  { method: 'GET', pattern: '/v3/auth/projects', operation: 'listAuthProjects', handle: listAuthProjects },
   { method: 'GET', pattern: '/v3/projects/:project_id', operation: 'showProject', handle: showProject },
   {
     method: 'POST',

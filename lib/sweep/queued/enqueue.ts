@@ -7,6 +7,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PlannedItem } from '../../ledger/schema.ts';
 import { nextDelay } from '../backoff.ts';
+import type { SweepCompletion } from './completion.ts';
 import { deleteMessage, encodeMessage, type OutgoingMessage } from './messages.ts';
 
 export const SQS_BATCH_SIZE = 10;
@@ -123,9 +124,25 @@ export async function enqueueSweep(
   return messages.length;
 }
 
-/** The sweep's queued-mode hook (SweepDeps.fanOut) over a sender. */
-export function queuedFanOut(sender: MessageSender): {
-  enqueue: (sweepId: string, items: readonly Pick<PlannedItem, 'deletion_id'>[]) => Promise<number>;
+/**
+ * The sweep's queued-mode hook (SweepDeps.fanOut) over a sender. With `completion`, the sweep's item count (and
+ * its policy lock) is recorded before the first message goes out, so the worker finishing the last item knows.
+ */
+export function queuedFanOut(
+  sender: MessageSender,
+  completion?: SweepCompletion,
+): {
+  enqueue: (
+    sweepId: string,
+    items: readonly Pick<PlannedItem, 'deletion_id'>[],
+    context?: { readonly lockKey?: string | undefined },
+  ) => Promise<number>;
 } {
-  return { enqueue: (sweepId, items) => enqueueSweep(sweepId, items, sender) };
+  return {
+    async enqueue(sweepId, items, context) {
+      const distinct = new Set(items.map((item) => item.deletion_id)).size;
+      await completion?.open(sweepId, distinct, context?.lockKey);
+      return enqueueSweep(sweepId, items, sender);
+    },
+  };
 }

@@ -1,8 +1,8 @@
 /**
  * The queued sweep's report, assembled from the ledger on read: the sweep function only enqueues and answers
  * "queued N"; workers record every outcome in the deletion records; this reads the stored plan and each planned
- * item's record and counts them the way the inline report does. Nothing has to notice "the last item": a
- * reader (GET /sweeps/{id}, a test, an operator) gets `running` with `pending` counts until every item is final.
+ * item's record and counts them the way the inline report does. A reader (a test, an operator) gets `running`
+ * with `pending` counts until every item is final; the worker finishing the last item stores it.
  */
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { DeletionRecord, PlannedItem } from '../../ledger/schema.ts';
@@ -57,6 +57,8 @@ export function outcomeFromRecord(
 export async function queuedSweepReport(
   ledger: Pick<Ledger, 'getSweep' | 'listBySweep' | 'get'>,
   sweepId: string,
+  /** The workers' own outcomes (lib/sweep/queued/completion.ts): they win over what the records say. */
+  counted?: ReadonlyMap<string, ItemOutcome>,
 ): Promise<QueuedSweepReport | undefined> {
   const stored = await ledger.getSweep(sweepId);
   if (stored === undefined) return undefined;
@@ -86,14 +88,17 @@ export async function queuedSweepReport(
       entry = emptyCounts();
       counts.set(name, entry);
     }
-    countOutcome(entry, outcomeFromRecord(item, records.get(item.deletion_id), sweepId));
+    countOutcome(
+      entry,
+      counted?.get(item.deletion_id) ?? outcomeFromRecord(item, records.get(item.deletion_id), sweepId),
+    );
   }
   const targets = [...counts].map(([name, entry]) => ({ name, ...entry }));
   const totals = sumCounts(targets);
   const status =
     totals.pending > 0
       ? 'running'
-      : totals.failed > 0 || totals.skipped > 0
+      : totals.failed > 0 || totals.skipped > 0 || summary.targets.some((target) => target.failure)
         ? 'completed_with_failures'
         : 'completed';
   return { sweep_id: sweepId, mode: 'queued', status, totals, targets };
@@ -101,14 +106,15 @@ export async function queuedSweepReport(
 
 /**
  * Stores the assembled report with `ledger.finishSweep` once no item is pending (idempotent: a second call
- * stores the same counts again). Whoever reads the sweep last may call it — GET /sweeps/{id}, an operator, a
- * scheduled check; until then the report is simply assembled on read. Returns the report (running or final).
+ * stores the same counts again). The delete-worker that finishes the sweep's last item calls it (once, see
+ * lib/sweep/queued/completion.ts) with the workers' outcomes; a reader may call it too. Returns the report.
  */
 export async function finalizeQueuedSweep(
   ledger: Pick<Ledger, 'getSweep' | 'listBySweep' | 'get' | 'finishSweep'>,
   sweepId: string,
+  counted?: ReadonlyMap<string, ItemOutcome>,
 ): Promise<QueuedSweepReport | undefined> {
-  const report = await queuedSweepReport(ledger, sweepId);
+  const report = await queuedSweepReport(ledger, sweepId, counted);
   if (report !== undefined && report.status !== 'running') {
     await ledger.finishSweep(sweepId, { ...report, targets: [...report.targets] });
   }

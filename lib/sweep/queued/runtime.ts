@@ -7,14 +7,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../config.ts';
 import { executeDeletion } from '../../deletions/execute.ts';
 import { ConfigurationError } from '../../huawei/errors.ts';
-import { documentClient } from '../../ledger/dynamodb.ts';
-import type { Runtime } from '../../runtime.ts';
+import { coordinationFor, type Runtime } from '../../runtime.ts';
 import { adapters } from '../../services/index.ts';
+import { credentialBreakersFor } from '../credential-breaker.ts';
 import { ledgerPlanLookup } from '../step.ts';
 import type { QueuedFanOut } from '../sweep.ts';
 import { SWEEP_IDENTITY } from '../sweep.ts';
 import { type MessageSender, queuedFanOut, sqsSender } from './enqueue.ts';
-import { DynamoLaneSemaphore, type LaneSemaphore, MemoryLaneSemaphore } from './semaphore.ts';
+import type { LaneSemaphore } from './semaphore.ts';
 import type { QueuedWorkerDeps } from './worker.ts';
 
 const sqsClients = new Map<string, SQSClient>();
@@ -42,17 +42,9 @@ export function queueSenderFor(
   return sqsSender({ client: sqsClientFor(cfg), queueUrl: cfg.sweepQueueUrl });
 }
 
-let memorySemaphore: MemoryLaneSemaphore | undefined;
-
+/** The lane semaphore for the configured ledger (lib/runtime.ts `coordinationFor`). */
 export function laneSemaphoreFor(cfg: Config): LaneSemaphore {
-  if (cfg.ledger.kind === 'dynamodb' && cfg.ledger.table !== undefined) {
-    return new DynamoLaneSemaphore({
-      client: documentClient(cfg.ledger.dynamodbEndpoint, cfg.awsRegion),
-      tableName: cfg.ledger.table,
-    });
-  }
-  memorySemaphore ??= new MemoryLaneSemaphore();
-  return memorySemaphore;
+  return coordinationFor(cfg).semaphore;
 }
 
 export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
@@ -64,14 +56,22 @@ export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
       executeDeletion,
       now: Date.now,
       requestedBy: SWEEP_IDENTITY,
+      credentialBreakers: credentialBreakersFor(rt.config),
     },
     planOf: ledgerPlanLookup(rt.ledger),
-    semaphore: laneSemaphoreFor(rt.config),
+    semaphore: rt.laneSemaphore ?? laneSemaphoreFor(rt.config),
+    completion: coordinationFor(rt.config).completion,
+    sweepLock: rt.sweepLock,
     sender: queueSenderFor(rt.config),
   };
 }
 
-/** The sweep's fan-out from configuration: queued when SWEEP_QUEUE_URL is set, inline (undefined) otherwise. */
+/**
+ * The sweep's queue from configuration: none (inline) for SWEEP_MODE=inline or without SWEEP_QUEUE_URL;
+ * lib/sweep/start.ts decides per plan under `auto`.
+ */
 export function sweepFanOutFor(cfg: Config): QueuedFanOut | undefined {
-  return cfg.sweepQueueUrl === undefined ? undefined : queuedFanOut(queueSenderFor(cfg));
+  return cfg.sweepQueueUrl === undefined || cfg.sweepMode === 'inline'
+    ? undefined
+    : queuedFanOut(queueSenderFor(cfg), coordinationFor(cfg).completion);
 }

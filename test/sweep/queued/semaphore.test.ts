@@ -79,4 +79,46 @@ describe.each(implementations)('LaneSemaphore (%s)', (_name, make) => {
     now += 10_001;
     expect(await semaphore.claim('del#4', winner === 'm1' ? 'm2' : 'm1', 10_000)).toBe(true);
   });
+
+  it('hands a released slot to the oldest waiter (FIFO), never past the limit, and re-checks on joining', async () => {
+    const semaphore = await make(() => 9_000_000);
+    for (const holder of ['a', 'b']) await semaphore.acquire('lane', holder, 2, 60_000);
+    // c and d find the lane full and wait, d first in line (an older `since`).
+    expect((await semaphore.wait('lane', 'c', 200, 'msg-c', 2, 60_000)).ok).toBe(false);
+    expect((await semaphore.wait('lane', 'd', 100, 'msg-d', 2, 60_000)).ok).toBe(false);
+    // a's release hands its slot to d: d's message comes back to be sent; the lane stays at 2.
+    expect(await semaphore.releaseTo('lane', 'a', 2, 10_000)).toEqual(['msg-d']);
+    expect((await semaphore.acquire('lane', 'late', 2, 60_000)).ok).toBe(false);
+    // d arrives: the handed slot is its first (not a refresh); it leaves the list.
+    expect(await semaphore.acquire('lane', 'd', 2, 60_000)).toEqual({ ok: true, refreshed: false });
+    await semaphore.unwait('lane', 'd', 100);
+    // b's release goes to c; c's release finds nobody waiting and frees the slot.
+    expect(await semaphore.releaseTo('lane', 'b', 2, 10_000)).toEqual(['msg-c']);
+    await semaphore.acquire('lane', 'c', 2, 60_000);
+    await semaphore.unwait('lane', 'c', 200);
+    expect(await semaphore.releaseTo('lane', 'c', 2, 10_000)).toEqual([]);
+    // A slot freed between a failed acquire and joining the list is taken by the join itself.
+    expect((await semaphore.wait('lane', 'e', 300, 'msg-e', 2, 60_000)).ok).toBe(true);
+    expect(await semaphore.releaseTo('lane', 'e', 2, 10_000)).toEqual([]);
+  });
+
+  it('serves waiters from the safety check when a wake-up was lost (a holder crashed, a handed slot expired)', async () => {
+    let now = 20_000_000;
+    const semaphore = await make(() => now);
+    await semaphore.acquire('lane', 'crashed', 1, 5_000);
+    expect((await semaphore.wait('lane', 'w1', 1, 'msg-w1', 1, 60_000)).ok).toBe(false);
+    expect((await semaphore.wait('lane', 'w2', 2, 'msg-w2', 1, 60_000)).ok).toBe(false);
+    // Nobody will release: the check finds the lane full while the lease runs.
+    expect(await semaphore.wake('lane', 1, 10_000)).toEqual({ payloads: [], stillWaiting: true });
+    now += 6_000;
+    expect(await semaphore.wake('lane', 1, 10_000)).toEqual({ payloads: ['msg-w1'], stillWaiting: true });
+    // w1's wake-up was lost too: after the hand-over lease the next check serves it again.
+    now += 11_000;
+    expect(await semaphore.wake('lane', 1, 10_000)).toEqual({ payloads: ['msg-w1'], stillWaiting: true });
+    // One safety check per lane: a second arm while one is due later is refused.
+    expect(await semaphore.armWatch('lane', 60_000)).toBe(true);
+    expect(await semaphore.armWatch('lane', 60_000)).toBe(false);
+    now += 60_000;
+    expect(await semaphore.armWatch('lane', 120_000)).toBe(true);
+  });
 });

@@ -31,6 +31,7 @@ function fakes(options: { unsent?: number[] } = {}) {
   };
   const semaphore = new MemoryLaneSemaphore();
   const deps: QueuedWorkerDeps = {
+    now: () => 1_000_000,
     // No step may run in these specs: a ledger call would throw.
     steps: {
       ledger: new Proxy({}, { get: () => () => Promise.reject(new Error('ledger down')) }),
@@ -38,7 +39,7 @@ function fakes(options: { unsent?: number[] } = {}) {
     planOf: () => (id) => (id === 'd1' ? csbsItem : undefined),
     semaphore,
     sender,
-    slotWaitMs: 2_000,
+    watchFirstMs: 2_000,
     random: () => 0.5,
   };
   return { sent, semaphore, deps };
@@ -47,16 +48,26 @@ function fakes(options: { unsent?: number[] } = {}) {
 const record = (messageId: string, body: string) => ({ messageId, body });
 
 describe('processQueuedBatch', () => {
-  it('sends a message that finds its lane full back with a delay (not failed, slot untouched)', async () => {
+  it('parks a message that finds its lane full in the waiting list (acked, no re-send) and arms one safety check', async () => {
     const { sent, semaphore, deps } = fakes();
     for (let i = 0; i < 5; i++) await semaphore.acquire('csbs/p1', `other${i}`, 5, 60_000);
     const response = await processQueuedBatch([record('m1', encodeMessage(deleteMessage('s', 'd1')))], deps);
     expect(response.batchItemFailures).toEqual([]);
-    expect(sent).toEqual([{ message: { ...deleteMessage('s', 'd1'), hop: 1 }, delaySeconds: 3 }]);
+    expect(semaphore.waiting('csbs/p1')).toEqual(['d1']);
     expect(semaphore.holders('csbs/p1')).not.toContain('d1');
+    // Not the message again: the lane's safety check, once per lane however many wait.
+    expect(sent).toEqual([
+      {
+        message: { v: 1, kind: 'wake', lane: 'csbs/p1', limit: 5, step: 0, hop: 1_000_000 },
+        delaySeconds: 2,
+      },
+    ]);
+    sent.length = 0;
+    await processQueuedBatch([record('m2', encodeMessage({ ...deleteMessage('s', 'd1'), hop: 3 }))], deps);
+    expect(sent).toEqual([]);
   });
 
-  it('keeps the message when its follow-up could not be sent, so SQS delivers it again', async () => {
+  it('keeps the message when its safety check could not be sent, so SQS delivers it again', async () => {
     const { deps } = fakes({ unsent: [0] });
     const semaphore = deps.semaphore as MemoryLaneSemaphore;
     for (let i = 0; i < 5; i++) await semaphore.acquire('csbs/p1', `other${i}`, 5, 60_000);
