@@ -210,7 +210,9 @@ describe('serverless offline (the repo serverless.yml) against the simulator', (
     expect(inspection.deleteCalls(item.id)).toBe(1);
     expect(inspection.deleteCalls(cbr.id)).toBe(1);
     expect(inspection.deleteCalls(dds.id)).toBe(1);
-    expect(inspection.deleteCalls(dis.id)).toBe(1);
+    // The deletion sends the partition in its canonical spelling (`0` → `shardId-0000000000`, both documented).
+    const disKey = `${dis.stream_name}/${dis.app_name}/shardId-${String(dis.partition).padStart(10, '0')}`;
+    expect(inspection.deleteCalls(disKey)).toBe(1);
     const deletes = inspection.requests.filter((request) => request.method === 'DELETE');
     expect(deletes.map((request) => request.service).sort()).toEqual(['cbr', 'csbs', 'dds', 'dis']);
     expect(deletes.every((request) => request.projectId === projectId)).toBe(true);

@@ -104,9 +104,9 @@ export function fastDeps(sim: Simulator, client: HuaweiRequester, ledger: Ledger
     ledger,
     tracking: { baseMs: 10, capMs: 60, minDelayMs: 5 },
     retry: { busyDelayMs: 60, baseMs: 5, capMs: 50, maxAttempts: 40 },
-    // The in-flight horizon: the simulator answers in milliseconds, and a DELETE it did not answer was never
-    // applied (its faults stop a request before the service), so 2 s is past any DELETE of these tests landing.
-    staleAfterMs: 2_000,
+    // The in-flight horizon: longer than one call of sweepClient can take (5 s of retries, then connect,
+    // headers and body timeouts: 17 s), so a live sweep's DELETE is never taken for one that did not happen.
+    staleAfterMs: 20_000,
   };
 }
 

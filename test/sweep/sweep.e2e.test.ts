@@ -135,7 +135,9 @@ describe('runSweep (inline, simulator over loopback)', () => {
     });
     const report = await runSweep(
       { policy: sweepPolicy(sim), sweepId: 'faulty', dryRun: false, now: new Date() },
-      fastDeps(sim, client, ledger),
+      // One sweep alone, and every fault stops a DELETE before the service: a DELETE left without an answer
+      // never lands, so a short in-flight horizon lets the sweep re-send it within the test.
+      { ...fastDeps(sim, client, ledger), staleAfterMs: 2_000 },
     );
     sim.setFaults({});
     const { inspection } = await expectSafeEndState('faulty');
