@@ -104,7 +104,16 @@ export const BUDGETS = Object.freeze({
   inlineThrottlePauseMs: 1 * SECOND,
   /** SQS's longest message delay (DelaySeconds ≤ 900). */
   queueMaxDelayMs: 900 * SECOND,
+
+  // The DynamoDB ledger's calls (lib/ledger/dynamodb.ts documentClient): each attempt is cut after
+  // ledgerRequestTimeoutMs and a call makes at most ledgerMaxAttempts attempts, so a ledger write started when a
+  // handler's deadline fires still ends inside the handler's margin (DynamoDB answers in milliseconds).
+  ledgerRequestTimeoutMs: 800,
+  ledgerMaxAttempts: 2,
 });
+
+/** The SDK's backoff between the ledger's attempts stays under this (standard retry mode: base 100 ms). */
+const LEDGER_BACKOFF_MS = 200;
 
 export type Budgets = { readonly [K in keyof typeof BUDGETS]: number };
 
@@ -217,6 +226,12 @@ export const RELATIONS: readonly Relation[] = [
     (b) => Math.max(b.slotWaitMs, b.inFlightRecheckMs, b.queuedThrottlePauseMs, b.itemBackoffCapMs),
     'every queued wait must fit in one SQS delay',
     'the longest queued wait',
+  ),
+  greater(
+    'httpMarginMs',
+    (b) => b.ledgerMaxAttempts * b.ledgerRequestTimeoutMs + LEDGER_BACKOFF_MS,
+    'a ledger write started at the deadline must end before the invocation does',
+    'ledgerMaxAttempts x ledgerRequestTimeoutMs + backoff',
   ),
   {
     holds: (b) => b.maxMarginShare > 0 && b.maxMarginShare < 1,

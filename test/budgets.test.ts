@@ -11,6 +11,7 @@ import {
   clientCallMaxMs,
 } from '../lib/budgets.ts';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUTS } from '../lib/huawei/client.ts';
+import { documentClient } from '../lib/ledger/dynamodb.ts';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from '../lib/ledger/ledger.ts';
 import { TRACKING_CEILING_MS } from '../lib/sweep/backoff.ts';
 import { DEFAULT_LEASE_MS } from '../lib/sweep/queued/worker.ts';
@@ -26,6 +27,14 @@ describe('lib/budgets.ts', () => {
     expect(BUDGETS.clientCallMaxMs).toBe(clientCallMaxMs(CLIENT_RETRY, CLIENT_TIMEOUTS));
     expect(BUDGETS.staleAfterMs).toBeGreaterThan(BUDGETS.clientCallMaxMs);
     expect(BUDGETS.clientCallMaxMs).toBeGreaterThan(BUDGETS.httpInvocationMs);
+  });
+
+  it('bounds a DynamoDB ledger call so one started at the deadline ends inside the HTTP margin', async () => {
+    const client = documentClient('http://127.0.0.1:9', 'eu-west-1');
+    expect(await client.config.maxAttempts()).toBe(BUDGETS.ledgerMaxAttempts);
+    expect(BUDGETS.ledgerMaxAttempts * BUDGETS.ledgerRequestTimeoutMs).toBeLessThan(BUDGETS.httpMarginMs);
+    const slow = budgetViolations({ ...BUDGETS, ledgerRequestTimeoutMs: 5_000 });
+    expect(slow).toEqual([expect.stringContaining('ledgerMaxAttempts x ledgerRequestTimeoutMs')]);
   });
 
   it('fails fast naming both sides when a change breaks a relation', () => {

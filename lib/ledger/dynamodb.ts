@@ -13,6 +13,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { BUDGETS } from '../budgets.ts';
 import {
   LedgerConflictError,
   LedgerNotFoundError,
@@ -73,6 +74,14 @@ export function documentClient(endpoint?: string, region?: string): DynamoDBDocu
     const base = new DynamoDBClient({
       ...(endpoint === undefined ? {} : { endpoint }),
       ...(region === undefined ? {} : { region }),
+      // Bounded calls (lib/budgets.ts): a write that starts inside a handler's margin ends inside it.
+      maxAttempts: BUDGETS.ledgerMaxAttempts,
+      requestHandler: {
+        requestTimeout: BUDGETS.ledgerRequestTimeoutMs,
+        connectionTimeout: BUDGETS.ledgerRequestTimeoutMs,
+        // Without it the SDK only logs a warning when the timeout passes and the call keeps waiting.
+        throwOnRequestTimeout: true,
+      },
     });
     client = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
     clients.set(cacheKey, client);
