@@ -291,8 +291,11 @@ async function handle(
     case 'finished': {
       if (result.outcome.code === 'IN_FLIGHT_ELSEWHERE') {
         const followUp = again(message, deps.inFlightRecheckMs ?? DEFAULT_IN_FLIGHT_RECHECK_MS);
-        // A refreshed slot is this deletion's own (a redelivered or duplicate message): keep it.
-        return slot.refreshed ? { followUp } : { followUp, release };
+        // Another copy of this message (a duplicate delivery of a handed-over waiter) or another chain is on
+        // the deletion. A refreshed slot is this deletion's own: keep it. So is the slot of a held service
+        // (CSBS): the other copy's DELETE may be running upstream and tracked under this very holder, so
+        // releasing it here would track a running deletion without a slot; its lease ends it otherwise.
+        return slot.refreshed || hold ? { followUp } : { followUp, release };
       }
       try {
         deps.onOutcome?.(result.outcome, message);
