@@ -75,6 +75,7 @@ const floorOf = (fn: string) => (fn === 'deleteWorker' ? 'worker' : 'http');
 const DEPLOYED_ENV = {
   HWC_REGION: 'ap-southeast-1',
   HWC_PROJECT_ALLOWLIST: '0123456789abcdef0123456789abcdef',
+  HWC_CREDENTIALS_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hwc-retention-AbCdEf',
   LEDGER: 'dynamodb',
   LEDGER_TABLE: 'bench-ledger',
   AWS_REGION: 'eu-west-1',
@@ -150,12 +151,21 @@ const work = mkdtempSync(join(tmpdir(), 'hwc-coldstart-'));
 try {
   const artifacts = join(work, 'artifacts');
   console.log(`packaging (serverless package --package ${artifacts}) ...`);
-  execFileSync('npx', ['serverless', 'package', '--package', artifacts], {
+  const packaged = spawnSync('npx', ['serverless', 'package', '--package', artifacts], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    // The bench measures the deployed bundles: the default `.mjs`, whatever the shell says.
-    env: { ...process.env, HWC_BUNDLE_EXTENSION: '.mjs' },
+    encoding: 'utf8',
+    // The bench measures the deployed bundles: the default `.mjs`, whatever the shell says, with the
+    // parameters a deployment must give (packaging refuses to run without them).
+    env: {
+      ...process.env,
+      HWC_BUNDLE_EXTENSION: '.mjs',
+      HWC_PROJECT_ALLOWLIST: DEPLOYED_ENV.HWC_PROJECT_ALLOWLIST,
+      HWC_CREDENTIALS_SECRET_ARN: DEPLOYED_ENV.HWC_CREDENTIALS_SECRET_ARN,
+    },
   });
+  if (packaged.status !== 0) {
+    throw new Error(`serverless package failed:\n${packaged.stdout}\n${packaged.stderr}`);
+  }
   const functionsDir = join(work, 'fn');
   mkdirSync(functionsDir);
   symlinkSync(join(root, 'node_modules'), join(functionsDir, 'node_modules'), 'dir');
