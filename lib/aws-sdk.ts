@@ -8,6 +8,8 @@
  * `DynamoDBDocumentClient.from(...)` loads the package then (synchronously, through Node's `require`: the
  * SDK's packages are CommonJS) and returns the SDK's own object, so callers, `aws-sdk-client-mock` and
  * `instanceof` see exactly the SDK's classes. A process that never sends a command never loads the package.
+ * `require` finds the SDK where an import would: beside the code, and on Lambda through NODE_PATH, which the
+ * Node.js runtime's bootstrap sets to include the runtime's own `/var/runtime/node_modules`.
  *
  * Import SDK *values* from here, never from `@aws-sdk/*` directly (types are fine): a direct import brings the
  * package back into every bundle that reaches it (test/deploy/lazy-sdk.test.ts checks the built bundles).
