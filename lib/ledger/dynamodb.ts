@@ -3,16 +3,16 @@
  * conditional: creation on `attribute_not_exists(pk)`, re-arming on the version read, transitions on the
  * current status. Throttling becomes LedgerThrottledError, anything else unexpected LedgerUnavailableError.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DynamoDBClient,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+} from '../aws-sdk.ts';
 import { BUDGETS } from '../budgets.ts';
 import {
   LedgerConflictError,
@@ -64,7 +64,10 @@ export interface DynamoLedgerOptions extends LedgerOptions {
   readonly region?: string;
 }
 
-/** One document client per (endpoint, region), reused across invocations. */
+/**
+ * One document client per (endpoint, region), reused across invocations. Built on first use, which is also
+ * when the DynamoDB SDK is loaded (lib/aws-sdk.ts): a container pays for it on its first ledger call.
+ */
 const clients = new Map<string, DynamoDBDocumentClient>();
 
 export function documentClient(endpoint?: string, region?: string): DynamoDBDocumentClient {

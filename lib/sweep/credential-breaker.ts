@@ -18,8 +18,8 @@
  *
  *   trip   pk = BREAKER#<sweep id>   sk = CRED#<credential>   at, operation, status, upstream_code, expires_at
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '../aws-sdk.ts';
 import type { Config } from '../config.ts';
 import type { HuaweiOperation, HuaweiResponse, RequestOptions } from '../huawei/client.ts';
 import { HuaweiApiError, HuaweiAuthError } from '../huawei/errors.ts';

@@ -13,7 +13,7 @@
  * so an edited policy cannot start a second sweep next to the one still running under the old text.
  */
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '../aws-sdk.ts';
 import { TTL_ATTRIBUTE } from '../ledger/table.ts';
 import type { Policy } from '../retention/policy.ts';
 import { isConditionFailure } from './queued/semaphore.ts';

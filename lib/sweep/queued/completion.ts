@@ -18,7 +18,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+} from '../../aws-sdk.ts';
 import { TTL_ATTRIBUTE } from '../../ledger/table.ts';
 import type { ItemOutcome } from '../report.ts';
 import { isConditionFailure } from './semaphore.ts';

@@ -5,7 +5,7 @@
  * leaves the message it was answering unacknowledged so SQS redelivers it.
  */
 
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '../../aws-sdk.ts';
 import { AppError } from '../../errors.ts';
 import type { PlannedItem } from '../../ledger/schema.ts';
 import { nextDelay } from '../backoff.ts';

@@ -3,7 +3,7 @@
  * ledger as every function, the SQS sender for SWEEP_QUEUE_URL, and the lane semaphore in the ledger's
  * DynamoDB table (in memory for the local ledger: one process only).
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '../../aws-sdk.ts';
 import type { Config } from '../../config.ts';
 import { executeDeletion } from '../../deletions/execute.ts';
 import { ConfigurationError } from '../../huawei/errors.ts';

@@ -32,7 +32,7 @@ import {
   PutCommand,
   QueryCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+} from '../../aws-sdk.ts';
 import { BUDGETS } from '../../budgets.ts';
 import { TTL_ATTRIBUTE } from '../../ledger/table.ts';
 
