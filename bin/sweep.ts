@@ -242,33 +242,48 @@ runCommandAndExit(sweepCommand, async ({ values }) => {
       },
     };
     let report: SweepReport;
-    if (mode.kind === 'policy') {
-      report = await runSweep({ policy, dryRun: mode.dryRun, now: new Date(), requestedBy: identity }, deps);
-    } else {
-      let sweepId: string;
-      if (mode.kind === 'stored') {
-        sweepId = mode.sweepId;
-        approvedItems = (await ledger.getSweep(sweepId))?.items;
+    try {
+      if (mode.kind === 'policy') {
+        report = await runSweep(
+          { policy, dryRun: mode.dryRun, now: new Date(), requestedBy: identity },
+          deps,
+        );
       } else {
-        const plan = saved as NonNullable<typeof saved>;
-        // The saved plan becomes a stored plan of the local ledger (once), so its approval is recorded there.
-        const put = await ledger.putSweepPlan({
-          sweep_id: plan.plan_id,
-          dry_run: true,
-          requested_by: identity,
-          summary: plan.summary,
-          items: plan.items,
-          plan_id: plan.plan_id,
-          plan_hash: plan.plan_hash,
-        });
-        if (put.sweep.plan_hash !== plan.plan_hash)
-          throw new CheckFailedError(`the local ledger holds another plan under ${plan.plan_id}`);
-        sweepId = plan.plan_id;
+        let sweepId: string;
+        if (mode.kind === 'stored') {
+          sweepId = mode.sweepId;
+          approvedItems = (await ledger.getSweep(sweepId))?.items;
+        } else {
+          const plan = saved as NonNullable<typeof saved>;
+          // The saved plan becomes a stored plan of the local ledger (once), so its approval is recorded there.
+          const put = await ledger.putSweepPlan({
+            sweep_id: plan.plan_id,
+            dry_run: true,
+            requested_by: identity,
+            summary: plan.summary,
+            items: plan.items,
+            plan_id: plan.plan_id,
+            plan_hash: plan.plan_hash,
+          });
+          if (put.sweep.plan_hash !== plan.plan_hash)
+            throw new CheckFailedError(`the local ledger holds another plan under ${plan.plan_id}`);
+          sweepId = plan.plan_id;
+        }
+        report = await approveSweep(
+          { sweepId, planHash: mode.hash, approvedBy: identity, policy, now: new Date() },
+          deps,
+        );
       }
-      report = await approveSweep(
-        { sweepId, planHash: mode.hash, approvedBy: identity, policy, now: new Date() },
-        deps,
-      );
+    } catch (error) {
+      // Refused (wrong hash, expired, approved before) or failed: what the simulator saw still goes out.
+      if (values.json && sim !== undefined) {
+        const code = (error as { code?: unknown }).code;
+        out.result({
+          error: { code: typeof code === 'string' ? code : 'FAILED', message: (error as Error).message },
+          simulator: checkSimulatorLog(sim, approvedItems ?? []),
+        });
+      }
+      throw error;
     }
     printReport(out, report);
     let simulator: SimulatorLog | undefined;
