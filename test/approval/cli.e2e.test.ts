@@ -4,7 +4,7 @@
  * its own simulator and local ledger; what was sent is read from that simulator's own request log (the
  * `simulator.delete_attempts` of `--json`), not from the sweep's bookkeeping.
  *
- * The fleet: one CBR resource with eight daily backups b1 (oldest) … b8; the policy keeps the last three, so
+ * The fleet: one CBR resource with eight backups b1 (oldest) … b8; the policy keeps the last three, so
  * the saved plan deletes b1…b5.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,42 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanFileSchema } from '../../lib/approval/plan-file.ts';
-import { bareEnv, root, runBin } from '../cli/run-bin.ts';
+import { bareEnv, runBin } from '../cli/run-bin.ts';
+import { backupId, cbrPolicyYaml, cbrFleet as fleet } from './fleet.ts';
 
-const PROJECT = '02ff152c0fdc7f12fa169e5eb2f38b96';
-const template = (
-  JSON.parse(readFileSync(join(root, 'test/cli/fixtures/one-project.json'), 'utf8')) as {
-    projects: unknown[];
-    cbr: Record<string, unknown>[];
-  }
-).cbr[0] as Record<string, unknown>;
-
-const backupId = (n: number) => `1a2b3c4d-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-/** The fleet with backups `numbers` (b<n> made on day n of November 2026). */
-function fleet(numbers: readonly number[]) {
-  return {
-    projects: [{ id: PROJECT, region: 'ap-southeast-1', name: 'ap-southeast-1_fixture' }],
-    cbr: numbers.map((n) => ({
-      ...template,
-      id: backupId(n),
-      name: `autobk_ecs-fixture_${n}`,
-      checkpoint_id: `1a2b3c4d-0000-4000-8000-1${String(n).padStart(11, '0')}`,
-      created_at: `2026-11-${String(n).padStart(2, '0')}T02:00:00.000000`,
-      updated_at: `2026-11-${String(n).padStart(2, '0')}T02:10:00.000000`,
-    })),
-  };
-}
-
-const POLICY = `version: 1
-targets:
-  - name: vaults
-    service: cbr
-    projects: [${PROJECT}]
-    regions: [ap-southeast-1]
-    keep: { last: 3 }
-    max_delete_share: 1
-`;
+const POLICY = cbrPolicyYaml('vaults', 3);
 
 let dir: string;
 let planFile: string;
