@@ -35,6 +35,10 @@ async function sweep(args: readonly string[], ledgerDir = mkdtempSync(join(dir, 
   return { ...result, json };
 }
 
+/** `sweep --plan FILE --approve HASH --fixture <fleet in dir>`. */
+const apply = (file: string, hash: string, fleetName: string, ledgerDir?: string) =>
+  sweep(['--plan', file, '--approve', hash, '--fixture', join(dir, fleetName)], ledgerDir);
+
 interface SweepJson {
   error?: { code: string; message: string };
   report: {
@@ -96,14 +100,7 @@ describe('npm run plan -- --save', () => {
 
 describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
   it('deletes exactly the planned backups with the right hash (the simulator log names no other)', async () => {
-    const result = await sweep([
-      '--plan',
-      planFile,
-      '--approve',
-      planHash,
-      '--fixture',
-      join(dir, 'fleet-a.json'),
-    ]);
+    const result = await apply(planFile, planHash, 'fleet-a.json');
     expect(result.code, result.stderr).toBe(0);
     expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
     expect(result.json?.simulator.outside_plan).toEqual([]);
@@ -119,14 +116,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
 
   it('exits 1 and sends no DELETE for a wrong hash', async () => {
     const wrong = `sha256:${'0'.repeat(64)}`;
-    const result = await sweep([
-      '--plan',
-      planFile,
-      '--approve',
-      wrong,
-      '--fixture',
-      join(dir, 'fleet-a.json'),
-    ]);
+    const result = await apply(planFile, wrong, 'fleet-a.json');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('is not the hash of plan');
     expect(result.json?.error?.code).toBe('PLAN_HASH_MISMATCH');
@@ -136,14 +126,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
   it('exits 1 and sends no DELETE for a plan file edited after it was saved', async () => {
     const saved = JSON.parse(readFileSync(planFile, 'utf8')) as { items: unknown[] };
     const edited = write('plan-edited.json', { ...saved, items: saved.items.slice(1) });
-    const result = await sweep([
-      '--plan',
-      edited,
-      '--approve',
-      planHash,
-      '--fixture',
-      join(dir, 'fleet-a.json'),
-    ]);
+    const result = await apply(edited, planHash, 'fleet-a.json');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no longer hash to its plan_hash');
     // Refused while reading the file: no simulator was even started.
@@ -161,14 +144,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
       planned_at: dayAndMore,
       summary: { ...saved.summary, generated_at: dayAndMore },
     });
-    const result = await sweep([
-      '--plan',
-      old,
-      '--approve',
-      planHash,
-      '--fixture',
-      join(dir, 'fleet-a.json'),
-    ]);
+    const result = await apply(old, planHash, 'fleet-a.json');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('approvals were accepted until');
     expect(result.json?.error?.code).toBe('APPROVAL_EXPIRED');
@@ -177,10 +153,9 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
 
   it('runs once: the same plan approved again in the same ledger exits 1 and sends nothing', async () => {
     const ledger = mkdtempSync(join(dir, 'ledger-'));
-    const args = ['--plan', planFile, '--approve', planHash, '--fixture', join(dir, 'fleet-a.json')];
-    const first = await sweep(args, ledger);
+    const first = await apply(planFile, planHash, 'fleet-a.json', ledger);
     expect(first.code, first.stderr).toBe(0);
-    const second = await sweep(args, ledger);
+    const second = await apply(planFile, planHash, 'fleet-a.json', ledger);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('was approved before; it runs once');
     expect(second.json?.error?.code).toBe('ALREADY_APPROVED');
@@ -191,14 +166,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
     // Meanwhile: b2 was deleted by hand, and so were b7 and b8 (two of the kept ones), while b9 is new. The
     // fresh plan keeps b9, b6 and b5 and deletes b1, b3, b4.
     write('fleet-b.json', fleet([1, 3, 4, 5, 6, 9]));
-    const result = await sweep([
-      '--plan',
-      planFile,
-      '--approve',
-      planHash,
-      '--fixture',
-      join(dir, 'fleet-b.json'),
-    ]);
+    const result = await apply(planFile, planHash, 'fleet-b.json');
     expect(result.code, result.stderr).toBe(0);
     expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 3, 4]));
     const approval = result.json?.report.approval;
@@ -209,14 +177,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
   it('never deletes a backup the fresh plan deletes but the approved plan did not name', async () => {
     // Two newer backups: the fresh plan deletes b1…b7; only the approved b1…b5 go.
     write('fleet-c.json', fleet([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
-    const result = await sweep([
-      '--plan',
-      planFile,
-      '--approve',
-      planHash,
-      '--fixture',
-      join(dir, 'fleet-c.json'),
-    ]);
+    const result = await apply(planFile, planHash, 'fleet-c.json');
     expect(result.code, result.stderr).toBe(0);
     expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
   }, 60_000);
