@@ -182,3 +182,38 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
     expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
   }, 60_000);
 });
+
+describe('npm run sweep -- --policy FILE', () => {
+  it('a dry run stores its plan in the local ledger; --sweep ID --approve HASH then applies it', async () => {
+    const ledger = mkdtempSync(join(dir, 'ledger-'));
+    const fixture = ['--fixture', join(dir, 'fleet-a.json')];
+    const dry = await sweep(['--policy', join(dir, 'policy.yaml'), '--dry-run', ...fixture], ledger);
+    expect(dry.code, dry.stderr).toBe(0);
+    const report = dry.json?.report as SweepJson['report'] & { sweep_id: string; plan_hash: string };
+    expect(report.plan_hash).toBe(planHash);
+    expect(dry.json?.simulator.delete_attempts).toEqual({});
+    const applied = await sweep(
+      [
+        '--sweep',
+        report.sweep_id,
+        '--approve',
+        report.plan_hash,
+        '--policy',
+        join(dir, 'policy.yaml'),
+        ...fixture,
+      ],
+      ledger,
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(Object.keys(applied.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
+  }, 90_000);
+
+  it('with approval.required ends awaiting_approval, exit 0, sending nothing, and says how to approve', async () => {
+    const held = write('policy-held.yaml', cbrPolicyYaml('vaults', 3, 'approval: { required: true }\n'));
+    const result = await sweep(['--policy', held, '--fixture', join(dir, 'fleet-a.json')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json?.report.status).toBe('awaiting_approval');
+    expect(result.json?.simulator.delete_attempts).toEqual({});
+    expect(result.stderr).toMatch(/approve: npm run sweep -- --sweep \S+ --approve sha256:[0-9a-f]{64}/);
+  }, 60_000);
+});
