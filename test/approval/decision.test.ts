@@ -154,3 +154,41 @@ describe('a sweep with a check that holds one target for approval', () => {
     expect(sent()).toHaveLength(8);
   });
 });
+
+describe('an approved run in queued mode', () => {
+  it('hands the queue exactly approved ∩ fresh plan and keeps the approval with the run', async () => {
+    const policy = loadPolicy(policyText(), 'policy.yaml');
+    const deps = fastDeps(sim, sweepClient(sim), ledger);
+    const dry = await runSweep(
+      { policy, dryRun: true, sweepId: 'q-plan', now: new Date(), requestedBy: who },
+      deps,
+    );
+    // Meanwhile b1 was deleted by hand (in the simulator's state: no request of ours).
+    const b1 = sim.state.cbrBackup(backupId(1));
+    if (b1 === undefined) throw new Error('the fleet has no b1');
+    sim.state.startCbrDeletion(b1);
+    sim.advance(1_000);
+    const enqueued: string[] = [];
+    const report = await approveSweep(
+      { sweepId: 'q-plan', planHash: dry.plan_hash as string, approvedBy: who, policy, now: new Date() },
+      {
+        ...deps,
+        fanOut: {
+          enqueue: async (_sweepId, items) => {
+            enqueued.push(
+              ...items.map((item) => (item.target.kind === 'backup' ? item.target.backup_id : '')),
+            );
+            return items.length;
+          },
+        },
+      },
+    );
+    expect(report.status).toBe('queued');
+    expect(sent()).toEqual([]);
+    expect(enqueued.sort()).toEqual(ids([2, 3, 4, 11, 12, 13, 14]));
+    expect(report.approval).toMatchObject({ status: 'approved', approved: 8, executed: 7 });
+    const run = await ledger.getSweep('q-plan.apply');
+    expect(run?.items).toHaveLength(7);
+    expect(run?.sweep.approval).toMatchObject({ status: 'approved', sweep_id: 'q-plan' });
+  });
+});
