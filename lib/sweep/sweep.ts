@@ -464,6 +464,9 @@ async function runSweepHeld(
         plan_hash: heldHash,
         approval: awaiting,
       });
+      // Another invocation stored this plan first: what awaits is its plan (its listing, its hash).
+      const kept = stored.created ? undefined : storedPlanFields(stored.sweep).approval;
+      const waits = kept ?? awaiting;
       if (awaitId === sweepId) {
         const report = SweepReportSchema.parse({
           ...buildReport({
@@ -481,14 +484,14 @@ async function runSweepHeld(
           }),
           status: 'awaiting_approval',
           plan_id: awaitId,
-          plan_hash: heldHash,
-          approval: awaiting,
+          plan_hash: waits.plan_hash,
+          approval: waits,
         });
         log?.info('sweep awaiting approval', { sweep_report: report });
         return report;
       }
       items = proceeding;
-      plan = { approval: awaiting };
+      plan = { approval: waits };
     }
     if (approved === undefined) {
       const hash = planHash(input.policy, items);
