@@ -77,9 +77,9 @@ export const DeletionTargetSchema = z.discriminatedUnion('kind', [
 ]);
 export type DeletionTarget = z.infer<typeof DeletionTargetSchema>;
 
-/** Who asked: the API Gateway authorizer's principal, or the sweep that planned the deletion. */
+/** Who asked: the API Gateway authorizer's principal, the sweep that planned the deletion, or the CLI's user. */
 export const CallerIdentitySchema = z.object({
-  kind: z.enum(['iam', 'jwt', 'anonymous', 'sweep']),
+  kind: z.enum(['iam', 'jwt', 'anonymous', 'sweep', 'cli']),
   principal: z.string().min(1),
   account_id: z.string().optional(),
   issuer: z.string().optional(),
@@ -186,7 +186,8 @@ export const PlannedItemSchema = z.object({
 });
 export type PlannedItem = z.infer<typeof PlannedItemSchema>;
 
-export const SweepStatusSchema = z.enum(['planned', 'finished']);
+/** awaiting_approval: a stored plan that sends nothing until approved (lib/approval); a rerun refuses it. */
+export const SweepStatusSchema = z.enum(['planned', 'finished', 'awaiting_approval']);
 
 export const SweepRecordSchema = z.object({
   sweep_id: z.string().min(1),
@@ -198,6 +199,11 @@ export const SweepRecordSchema = z.object({
   planned_count: z.number().int().nonnegative(),
   /** The final report; shape owned by the sweep. */
   report: z.record(z.string(), z.unknown()).optional(),
+  /** The plan's id and hash (lib/approval/plan-hash.ts): what an approval names. */
+  plan_id: z.string().min(1).optional(),
+  plan_hash: z.string().min(1).optional(),
+  /** What awaits approval, or the approval this run applies (approver, time, skipped items); shape owned by lib/approval. */
+  approval: z.record(z.string(), z.unknown()).optional(),
   created_at: EpochMs,
   updated_at: EpochMs,
   finished_at: EpochMs.optional(),
@@ -210,6 +216,11 @@ export const NewSweepPlanSchema = z.object({
   requested_by: CallerIdentitySchema,
   summary: z.record(z.string(), z.unknown()),
   items: z.array(PlannedItemSchema),
+  /** Default `planned`; `awaiting_approval` stores a plan that nothing runs until it is approved. */
+  status: z.enum(['planned', 'awaiting_approval']).optional(),
+  plan_id: z.string().min(1).optional(),
+  plan_hash: z.string().min(1).optional(),
+  approval: z.record(z.string(), z.unknown()).optional(),
 });
 export type NewSweepPlan = z.input<typeof NewSweepPlanSchema>;
 
@@ -219,7 +230,7 @@ export interface SweepWithItems {
 }
 
 /** Canonical JSON: keys sorted at every depth, so equal targets hash equally whatever their key order. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value)

@@ -55,6 +55,8 @@ export interface SweepPlan {
   readonly items: PlannedItem[];
   /** Targets over their breaker: when non-empty the sweep must not start. */
   readonly refusals: Refusal[];
+  /** With `collectListed`: the deletion id of every backup listed for the selected targets. */
+  readonly listed?: ReadonlySet<string>;
 }
 
 export type ListingProgress =
@@ -78,6 +80,8 @@ export interface PlanSweepInput {
   /** Only these targets delete (every target's keeps still veto). Default: all. */
   readonly targets?: readonly string[] | undefined;
   readonly defaultMaxDeleteShare?: number | undefined;
+  /** Also return `listed` (an approval's run tells a backup deleted meanwhile from one kept now). */
+  readonly collectListed?: boolean | undefined;
 }
 
 export class UnknownTargetError extends AppError {
@@ -247,8 +251,22 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   const seen = new Set<string>();
   const targets: PlannedTarget[] = [];
   const refusals: Refusal[] = [];
+  const listedIds = new Set<string>();
   for (const { target, listed, backups, failure, result } of planned) {
     if (!selected.has(target.name)) continue;
+    if (input.collectListed === true) {
+      for (const backup of backups) {
+        listedIds.add(
+          plannedDeletionId({
+            service: backup.service,
+            region: backup.region,
+            projectId: backup.project_id,
+            deleteId: backup.delete_id,
+            itemId: backup.id,
+          }),
+        );
+      }
+    }
     // The copy the planner decided on when a listing repeats an id: the first in its newest-first order.
     const byKey = new Map<string, Backup>();
     for (const backup of backups) {
@@ -324,5 +342,6 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
     summary: { version: 1, generated_at: input.now.toISOString(), targets },
     items,
     refusals,
+    ...(input.collectListed === true ? { listed: listedIds } : {}),
   };
 }

@@ -413,6 +413,40 @@ export function ledgerContract(name: string, make: MakeLedger): void {
       expect((await ledger.getSweep('sw-1'))?.sweep).toEqual(finished);
     });
 
+    it('keeps a plan awaiting approval with its id, hash and approval fields, and creates it once', async () => {
+      const { ledger } = await fresh();
+      const approval = { status: 'awaiting', sweep_id: 'sw-held', items: 2 };
+      const plan = {
+        sweep_id: 'sw-held',
+        dry_run: false,
+        status: 'awaiting_approval' as const,
+        requested_by: sweepCaller,
+        summary: { planned: 2 },
+        items: items.slice(0, 2),
+        plan_id: 'sw-held',
+        plan_hash: `sha256:${'a'.repeat(64)}`,
+        approval,
+      };
+      const [first, second] = await Promise.all([ledger.putSweepPlan(plan), ledger.putSweepPlan(plan)]);
+      expect([first.created, second.created].sort()).toEqual([false, true]);
+      const stored = await ledger.getSweep('sw-held');
+      expect(stored?.sweep).toMatchObject({
+        status: 'awaiting_approval',
+        plan_id: 'sw-held',
+        plan_hash: `sha256:${'a'.repeat(64)}`,
+        approval,
+        planned_count: 2,
+      });
+      const plain = await ledger.putSweepPlan({
+        ...plan,
+        sweep_id: 'sw-plain',
+        status: undefined,
+        approval: undefined,
+      });
+      expect(plain.sweep.status).toBe('planned');
+      expect(plain.sweep).not.toHaveProperty('approval');
+    });
+
     it('reports unknown sweeps as absent', async () => {
       const { ledger } = await fresh();
       expect(await ledger.getSweep('sw-none')).toBeUndefined();
