@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BackupServiceSchema } from '../services/backup.ts';
 import { FanOutDecisionSchema } from './estimate.ts';
+import { TargetHoldSchema } from './history-breaker.ts';
 
 /** How one planned deletion ended in this run. `pending`: not finished (the run was aborted); a rerun resumes it. */
 export const ItemStatusSchema = z.enum(['deleted', 'already_gone', 'failed', 'skipped', 'pending']);
@@ -71,6 +72,11 @@ export const TargetReportSchema = SweepCountsSchema.extend({
   duration_ms: z.number().nonnegative(),
   /** Present when the target failed as a whole (its listing): it planned and deleted nothing. */
   failure: TargetFailureSchema.optional(),
+  /**
+   * Present when the history breaker held the target (code HISTORY_BREAKER, the reason with its numbers): it
+   * deleted nothing and asks for approval (lib/sweep/history-breaker.ts).
+   */
+  held: TargetHoldSchema.optional(),
 });
 export type TargetReport = z.infer<typeof TargetReportSchema>;
 
@@ -87,7 +93,8 @@ export const SweepReportSchema = z.object({
   sweep_id: z.string(),
   /**
    * completed: every planned item ended deleted/already gone; completed_with_failures: some failed or were
-   * skipped, or a target failed as a whole (`targets[].failure`, e.g. its listing); refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
+   * skipped, or a target failed as a whole (`targets[].failure`, e.g. its listing) or was held by the history
+   * breaker (`targets[].held`); refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
    * aborted: stopped early, a rerun with the same sweep id resumes; queued: handed to the delete-workers.
    */
   status: z.enum(['completed', 'completed_with_failures', 'refused', 'aborted', 'queued']),

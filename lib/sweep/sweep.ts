@@ -21,6 +21,7 @@ import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
 import { CredentialBreakers } from './credential-breaker.ts';
 import type { FanOutDecision } from './estimate.ts';
+import { HISTORY_LOOKBACK } from './history-breaker.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -173,6 +174,7 @@ function targetReport(target: PlannedTarget, counts: SweepCounts, durationMs: nu
     max_delete_share: target.max_delete_share,
     duration_ms: durationMs,
     ...(target.failure === undefined ? {} : { failure: target.failure }),
+    ...(target.held === undefined ? {} : { held: target.held }),
   };
 }
 
@@ -280,12 +282,17 @@ async function runSweepHeld(
     items = stored.items;
     resumed = true;
   } else {
+    // The history breaker compares each target with the policy's last finished sweeps (dry runs too, so a
+    // dry run shows a hold; only real runs store their counts for later sweeps).
+    const policyKey = policyLockKey(input.policy);
+    const history = await ledger.recentSweeps(policyKey, HISTORY_LOOKBACK);
     const planned = await planSweep(
       {
         policy: input.policy,
         now: input.now,
         targets: input.targetFilter,
         defaultMaxDeleteShare: input.defaultMaxDeleteShare,
+        history,
       },
       {
         client: credentialBreakers.forSweep(sweepId).guard(deps.client),
@@ -298,6 +305,13 @@ async function runSweepHeld(
     );
     summary = planned.summary;
     items = planned.items;
+    for (const { target, hold } of planned.holds) {
+      log?.warn('the history breaker held a target: nothing of it is deleted', {
+        sweep_id: sweepId,
+        target,
+        reason: hold.reason,
+      });
+    }
     if (planned.refusals.length > 0) {
       const report = buildReport({
         sweepId,
@@ -321,6 +335,7 @@ async function runSweepHeld(
       requested_by: requestedBy,
       summary,
       items,
+      ...(input.dryRun ? {} : { history: { policy_key: policyKey, targets: planned.history } }),
     });
     if (!put.created) {
       // Another invocation stored this sweep id first: run its plan.
@@ -467,7 +482,10 @@ function buildReport(parts: ReportParts): SweepReport {
     ),
   );
   const totals = sumCounts(targets);
-  const failedTargets = targets.filter((target) => target.failure !== undefined).length;
+  // A target that failed as a whole (its listing) or that the history breaker held did not carry out its plan.
+  const failedTargets = targets.filter(
+    (target) => target.failure !== undefined || target.held !== undefined,
+  ).length;
   return {
     sweep_id: parts.sweepId,
     status: parts.input.dryRun

@@ -98,7 +98,9 @@ export async function queuedSweepReport(
   const status =
     totals.pending > 0
       ? 'running'
-      : totals.failed > 0 || totals.skipped > 0 || summary.targets.some((target) => target.failure)
+      : totals.failed > 0 ||
+          totals.skipped > 0 ||
+          summary.targets.some((target) => target.failure || target.held)
         ? 'completed_with_failures'
         : 'completed';
   return { sweep_id: sweepId, mode: 'queued', status, totals, targets };
