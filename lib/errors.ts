@@ -42,6 +42,14 @@ export const ERROR_TABLE = {
   SWEEP_CONFLICT: client(409),
   CIRCUIT_BREAKER: client(409),
   SWEEP_RUNNING: client(409),
+  // The review loop (lib/approval/errors.ts): a wrong hash, a changed policy, a second approval, an expired plan.
+  PLAN_HASH_MISMATCH: client(409),
+  POLICY_CHANGED: client(409),
+  ALREADY_APPROVED: client(409),
+  NOT_APPROVABLE: client(409),
+  APPROVAL_REQUIRED: client(409),
+  APPROVAL_EXPIRED: client(410),
+  PLAN_NOT_FOUND: client(404),
   UNAUTHENTICATED: client(401),
   // The (service, project) lane is full (lib/sweep/lane-gate.ts): nothing was sent; come back after Retry-After.
   LANE_FULL: { httpStatus: 429, expose: true, retryable: true, retryAfter: 'upstream' },

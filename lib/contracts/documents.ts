@@ -4,6 +4,7 @@
  * the HTTP API. `npm run schemas` writes them to schemas/; a test fails when the committed files are stale.
  */
 import { z } from 'zod';
+import { ApproveRequestSchema } from '../approval/schema.ts';
 import {
   CbrPathSchema,
   CsbsBodySchema,
@@ -65,8 +66,20 @@ const ERROR_CODES = {
   400: ['VALIDATION', 'INVALID_REQUEST', 'MALFORMED_JSON'],
   401: ['UNAUTHENTICATED'],
   403: ['PROJECT_NOT_ALLOWED'],
-  404: ['NOT_FOUND'],
-  409: ['BUSY', 'CONFLICT', 'SWEEP_CONFLICT', 'CIRCUIT_BREAKER'],
+  404: ['NOT_FOUND', 'PLAN_NOT_FOUND'],
+  409: [
+    'BUSY',
+    'CONFLICT',
+    'SWEEP_CONFLICT',
+    'CIRCUIT_BREAKER',
+    'SWEEP_RUNNING',
+    'APPROVAL_REQUIRED',
+    'PLAN_HASH_MISMATCH',
+    'POLICY_CHANGED',
+    'ALREADY_APPROVED',
+    'NOT_APPROVABLE',
+  ],
+  410: ['APPROVAL_EXPIRED'],
   415: ['UNSUPPORTED_MEDIA_TYPE'],
   422: ['UPSTREAM_REJECTED'],
   429: ['THROTTLED'],
@@ -85,8 +98,9 @@ const ERROR_DESCRIPTIONS: Record<keyof typeof ERROR_CODES, string> = {
   400: 'Bad input, before anything is sent upstream (the details name the field)',
   401: 'No caller identity reached the function (API Gateway IAM auth bypassed)',
   403: 'The project is not in HWC_PROJECT_ALLOWLIST (or the sweep policy names such a project)',
-  404: 'Already gone upstream (with upstream_code), or no such deletion',
-  409: 'Busy upstream, a conflicting record, another sweep of the same policy running, or the circuit breaker (max_delete_share) refused the sweep',
+  404: 'Already gone upstream (with upstream_code), or no such deletion, sweep or stored plan',
+  409: 'Busy upstream, a conflicting record, another sweep of the same policy running, the circuit breaker (max_delete_share) refused the sweep, or an approval that does not match its plan (wrong hash, changed policy, approved before)',
+  410: 'The plan is older than its approval.expires_after: plan again',
   415: 'The body is not application/json',
   422: 'Huawei Cloud rejected the request as invalid (upstream 400); repeating it will not help',
   429: 'Throttled upstream after retries; retry after Retry-After seconds',
@@ -245,6 +259,30 @@ export function openApiDocument(version: string): JsonObject {
           },
         },
       },
+      '/sweeps/{sweep_id}/approve': {
+        post: {
+          summary:
+            'Approve a stored plan (a dry run, or a sweep awaiting approval) by its plan_hash and apply it: the approved deletions a fresh plan still makes, nothing else',
+          parameters: parameters(SweepPathSchema, 'path'),
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ApproveRequest' } } },
+          },
+          responses: {
+            '200': {
+              description:
+                'The approved run ran to its end: its report (approval.skipped lists what it left out and why)',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepReport' } } },
+            },
+            '202': {
+              description:
+                'The approved run stopped at the invocation deadline (status aborted: POST /sweeps with its sweep_id and dry_run false resumes it) or went to the queue (status queued)',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepReport' } } },
+            },
+            ...errorResponses([400, 401, 403, 404, 409, 410, 415, 500, 502, 503]),
+          },
+        },
+      },
       '/sweeps': {
         post: {
           summary: 'Run a sweep now (same code as the schedule); dry_run: plan and report, delete nothing',
@@ -259,7 +297,7 @@ export function openApiDocument(version: string): JsonObject {
             },
             '202': {
               description:
-                'Stopped at the invocation deadline (status aborted: POST the same sweep_id again to resume) or handed to the queue (status queued)',
+                'Stopped at the invocation deadline (status aborted: POST the same sweep_id again to resume), handed to the queue (status queued), or waiting for approval (status awaiting_approval: approval.sweep_id and plan_hash say what to approve)',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepReport' } } },
             },
             ...errorResponses([400, 401, 403, 409, 415, 500, 502, 503]),
@@ -298,6 +336,7 @@ export function openApiDocument(version: string): JsonObject {
           },
         },
         SweepReport: component(output(SweepReportSchema)),
+        ApproveRequest: component(input(ApproveRequestSchema)),
         SweepView: component(output(SweepViewSchema)),
         ReportModel: component(output(ReportModelSchema)),
         Policy: component(input(PolicySchema)),

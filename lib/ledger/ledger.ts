@@ -102,6 +102,17 @@ export function historyEntryOf(
   };
 }
 
+/** The optional plan fields a new sweep record copies from its plan (absent ones stay absent). */
+export function sweepPlanFields(
+  plan: Pick<NewSweepPlan, 'plan_id' | 'plan_hash' | 'approval'>,
+): Pick<SweepRecord, 'plan_id' | 'plan_hash' | 'approval'> {
+  return {
+    ...(plan.plan_id === undefined ? {} : { plan_id: plan.plan_id }),
+    ...(plan.plan_hash === undefined ? {} : { plan_hash: plan.plan_hash }),
+    ...(plan.approval === undefined ? {} : { approval: plan.approval }),
+  };
+}
+
 /** DynamoDB TTL value (epoch seconds) for a record written at `now`. */
 export function expiresAt(now: number, retentionDays: number): number {
   return Math.floor(now / 1000) + retentionDays * 24 * 60 * 60;

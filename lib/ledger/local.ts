@@ -31,6 +31,7 @@ import {
   newDeletionRecord,
   type ResolvedLedgerOptions,
   resolveOptions,
+  sweepPlanFields,
 } from './ledger.ts';
 import {
   type BeginResult,
@@ -122,11 +123,12 @@ class LocalLedger implements Ledger {
     const now = this.#options.now();
     const sweep: SweepRecord = {
       sweep_id: parsed.sweep_id,
-      status: 'planned',
+      status: parsed.status ?? 'planned',
       dry_run: parsed.dry_run,
       requested_by: parsed.requested_by,
       summary: parsed.summary,
       planned_count: parsed.items.length,
+      ...sweepPlanFields(parsed),
       created_at: now,
       updated_at: now,
       ...(parsed.history === undefined ? {} : { history: parsed.history }),

@@ -186,7 +186,8 @@ export const PlannedItemSchema = z.object({
 });
 export type PlannedItem = z.infer<typeof PlannedItemSchema>;
 
-export const SweepStatusSchema = z.enum(['planned', 'finished']);
+/** awaiting_approval: a stored plan that sends nothing until approved (lib/approval); a rerun refuses it. */
+export const SweepStatusSchema = z.enum(['planned', 'finished', 'awaiting_approval']);
 
 /**
  * One target of a real sweep as the history breaker (lib/sweep/history-breaker.ts) compares it: what its
@@ -239,6 +240,11 @@ export const SweepRecordSchema = z.object({
   planned_count: z.number().int().nonnegative(),
   /** The final report; shape owned by the sweep. */
   report: z.record(z.string(), z.unknown()).optional(),
+  /** The plan's id and hash (lib/approval/plan-hash.ts): what an approval names. */
+  plan_id: z.string().min(1).optional(),
+  plan_hash: z.string().min(1).optional(),
+  /** What awaits approval, or the approval this run applies (approver, time, skipped items); shape owned by lib/approval. */
+  approval: z.record(z.string(), z.unknown()).optional(),
   created_at: EpochMs,
   updated_at: EpochMs,
   finished_at: EpochMs.optional(),
@@ -253,6 +259,11 @@ export const NewSweepPlanSchema = z.object({
   requested_by: CallerIdentitySchema,
   summary: z.record(z.string(), z.unknown()),
   items: z.array(PlannedItemSchema),
+  /** Default `planned`; `awaiting_approval` stores a plan that nothing runs until it is approved. */
+  status: z.enum(['planned', 'awaiting_approval']).optional(),
+  plan_id: z.string().min(1).optional(),
+  plan_hash: z.string().min(1).optional(),
+  approval: z.record(z.string(), z.unknown()).optional(),
   /** Stored with real runs only (a dry run never becomes another sweep's baseline). */
   history: SweepHistorySchema.optional(),
 });
@@ -264,7 +275,7 @@ export interface SweepWithItems {
 }
 
 /** Canonical JSON: keys sorted at every depth, so equal targets hash equally whatever their key order. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value)

@@ -8,6 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { applySweepId } from '../approval/apply.ts';
+import { AppliedApprovalSchema, PlanHashSchema, ReportApprovalSchema } from '../approval/schema.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { DeletionRecord, PlannedItem, SweepWithItems } from '../ledger/schema.ts';
 import { type PlannedTarget, PlannedTargetSchema, targetOfItem } from '../sweep/plan-sweep.ts';
@@ -41,8 +43,11 @@ export type SweepTargetView = z.infer<typeof SweepTargetViewSchema>;
 
 export const SweepViewSchema = z.object({
   sweep_id: z.string(),
-  /** `planned` while items may still run; `finished` once its report is stored. */
-  status: z.enum(['planned', 'finished']),
+  /**
+   * `planned` while items may still run; `finished` once its report is stored; `awaiting_approval`: a plan
+   * that sends nothing until approved (`POST /sweeps/{sweep_id}/approve` with its plan_hash).
+   */
+  status: z.enum(['planned', 'finished', 'awaiting_approval']),
   /** The stored report's status (completed, completed_with_failures, aborted, refused, queued), once there is one. */
   outcome: z.string().optional(),
   dry_run: z.boolean(),
@@ -56,19 +61,59 @@ export const SweepViewSchema = z.object({
     max_delete_share: true,
   }),
   targets: z.array(SweepTargetViewSchema),
+  /** The plan's id and hash: what an approval names (lib/approval/plan-hash.ts). */
+  plan_id: z.string().optional(),
+  plan_hash: PlanHashSchema.optional(),
+  /** What awaits approval (status awaiting), or the approval this run applies (status approved). */
+  approval: ReportApprovalSchema.optional(),
+  /** For an approvable plan that was approved: the run that applies it, who approved it and when. */
+  approved: AppliedApprovalSchema.pick({ approved_by: true, approved_at: true, skipped: true })
+    .extend({ run_sweep_id: z.string(), run_status: z.string() })
+    .optional(),
 });
 export type SweepView = z.infer<typeof SweepViewSchema>;
 
 export interface StoredSweep {
   readonly stored: SweepWithItems;
   readonly records: readonly DeletionRecord[];
+  /** For a plan that can be approved: the run that applied its approval, once there is one. */
+  readonly appliedBy?: SweepWithItems | undefined;
 }
 
 /** Reads a sweep and its deletion records; undefined when the ledger has no such sweep. */
 export async function loadStoredSweep(ledger: Ledger, sweepId: string): Promise<StoredSweep | undefined> {
   const stored = await ledger.getSweep(sweepId);
   if (stored === undefined) return undefined;
-  return { stored, records: await ledger.listBySweep(sweepId) };
+  const approvable =
+    stored.sweep.plan_hash !== undefined &&
+    (stored.sweep.dry_run || stored.sweep.status === 'awaiting_approval');
+  const appliedBy = approvable ? await ledger.getSweep(applySweepId(sweepId)) : undefined;
+  return { stored, records: await ledger.listBySweep(sweepId), appliedBy };
+}
+
+/** The approval fields of a stored sweep's view. */
+function approvalView({ stored, appliedBy }: StoredSweep): Partial<SweepView> {
+  const sweep = stored.sweep;
+  const approval = ReportApprovalSchema.safeParse(sweep.approval);
+  const applied = AppliedApprovalSchema.safeParse(appliedBy?.sweep.approval);
+  const hash = PlanHashSchema.safeParse(sweep.plan_hash);
+  return {
+    ...(sweep.plan_id === undefined ? {} : { plan_id: sweep.plan_id }),
+    ...(hash.success ? { plan_hash: hash.data } : {}),
+    ...(approval.success ? { approval: approval.data } : {}),
+    ...(appliedBy !== undefined && applied.success
+      ? {
+          approved: {
+            approved_by: applied.data.approved_by,
+            approved_at: applied.data.approved_at,
+            skipped: applied.data.skipped,
+            run_sweep_id: appliedBy.sweep.sweep_id,
+            run_status:
+              SweepReportSchema.safeParse(appliedBy.sweep.report).data?.status ?? appliedBy.sweep.status,
+          },
+        }
+      : {}),
+  };
 }
 
 type Outcome = 'deleted' | 'already_gone' | 'failed' | 'pending' | 'not_attempted';
@@ -101,7 +146,8 @@ function itemsByTarget(stored: SweepWithItems, names: readonly string[]): Map<st
   return byTarget;
 }
 
-export function sweepView({ stored, records }: StoredSweep): SweepView {
+export function sweepView(loaded: StoredSweep): SweepView {
+  const { stored, records } = loaded;
   const sweep = stored.sweep;
   const byId = new Map(records.map((record) => [record.id, record]));
   const targets = plannedTargets(stored);
@@ -146,6 +192,7 @@ export function sweepView({ stored, records }: StoredSweep): SweepView {
       planned_bytes: sum('planned_bytes'),
     },
     targets: views,
+    ...approvalView(loaded),
   };
 }
 

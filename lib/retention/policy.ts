@@ -87,6 +87,17 @@ export const ProtectSchema = z.strictObject({
 });
 export type Protect = z.infer<typeof ProtectSchema>;
 
+/**
+ * The review loop's switch: `required: true` makes a sweep store its plan for this target (or every target)
+ * awaiting a person's approval instead of deleting; an approval given later than `expires_after` after the
+ * plan was made is refused (default 24h).
+ */
+export const ApprovalSettingsSchema = z.strictObject({
+  required: z.boolean(),
+  expires_after: DurationSchema.optional(),
+});
+export type ApprovalSettings = z.infer<typeof ApprovalSettingsSchema>;
+
 /** The settings a target may take from `defaults`. */
 const targetSettings = {
   keep: KeepRulesSchema.optional(),
@@ -122,6 +133,8 @@ export const TargetSchema = z.strictObject({
   projects: NonEmptyStrings,
   regions: NonEmptyStrings,
   ...targetSettings,
+  /** Overrides the policy-level `approval` for this target. */
+  approval: ApprovalSettingsSchema.optional(),
 });
 export type Target = z.infer<typeof TargetSchema>;
 
@@ -138,6 +151,8 @@ export const PolicySchema = z
       })
       .default('UTC'),
     defaults: TargetDefaultsSchema.optional(),
+    /** Every target's approval switch, unless the target sets its own. */
+    approval: ApprovalSettingsSchema.optional(),
     targets: z.array(TargetSchema).min(1),
   })
   .superRefine((policy, ctx) => {

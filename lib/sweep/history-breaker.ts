@@ -1,7 +1,10 @@
 /**
  * The breaker that remembers: per target, today's plan is compared with the policy's last finished sweeps in
  * the ledger (`Ledger.recentSweeps`), and a target that looks unlike its own history deletes nothing and asks
- * for approval instead. Two checks, each with a policy setting (policy `defaults` or per target):
+ * for approval instead: `historyApprovalCheck` is an approval check (lib/approval/decision.ts) answering
+ * HISTORY_BREAKER with a reason that carries the numbers, so the target's deletions are stored as a plan
+ * awaiting approval while the other targets proceed. Two checks, each with a policy setting (policy
+ * `defaults` or per target):
  *
  * - **Inventory drop** (`max_inventory_drop`, default 0.3): the target's backups in scope shrank by more than
  *   this share since the last sweep that carried it out. That sweep's baseline is what it meant to leave:
@@ -18,10 +21,17 @@
  * A target planning no deletion is never held (there is nothing to approve). Without any history (a first
  * sweep) only the static `max_delete_share` breaker applies.
  *
- * Pure: the sweep reads the history and passes it in, with the clock's `now` (used in the reason text).
+ * `judgeTargetHistory` is pure (the history and the clock's `now`, used in the reason text, are passed in);
+ * `historyApprovalCheck` reads the ledger once per sweep and judges every target with it.
  */
 import { z } from 'zod';
-import type { SweepHistoryEntry, TargetHistory } from '../ledger/schema.ts';
+import type { ApprovalCheck, ApprovalNeed } from '../approval/decision.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { SweepHistory, SweepHistoryEntry, TargetHistory } from '../ledger/schema.ts';
+import type { Policy, ResolvedTarget } from '../retention/policy.ts';
+import { resolveTargets } from '../retention/policy.ts';
+import type { PlannedTarget } from './plan-sweep.ts';
+import { policyLockKey } from './sweep-lock.ts';
 
 export const DEFAULT_MAX_INVENTORY_DROP = 0.3;
 export const DEFAULT_MAX_DELETE_GROWTH = 3;
@@ -32,7 +42,7 @@ export const HISTORY_LOOKBACK = 20;
 /** The reason code of a target the breaker held (report `held.code`, notifications). */
 export const HISTORY_BREAKER = 'HISTORY_BREAKER';
 
-/** Why a target deletes nothing this sweep; stored in the plan's summary and in the report. */
+/** Why the breaker holds a target: the numbers behind the reason (logged with the hold). */
 export const TargetHoldSchema = z.object({
   code: z.literal(HISTORY_BREAKER),
   /** One sentence with the numbers, e.g. `inventory dropped 40% (100 → 60) since sweep … 1d ago, …`. */
@@ -168,5 +178,69 @@ export function judgeTargetHistory(
       median_planned: middle,
       compared_sweeps: window.map(({ sweep }) => sweep.sweep_id),
     },
+  };
+}
+
+/** A target's in-scope backups: the summary's `inventory`, or kept + planned for a summary stored without it. */
+function inventoryOf(target: PlannedTarget): number {
+  return target.inventory ?? target.kept + target.planned;
+}
+
+/**
+ * The approval check of the history breaker: reads the policy's last HISTORY_LOOKBACK finished sweeps and
+ * answers HISTORY_BREAKER for every target whose plan looks unlike its history. A target whose listing failed
+ * plans nothing and is not judged. `onHold` sees each hold with its numbers (the sweep logs them).
+ */
+export function historyApprovalCheck(
+  ledger: Pick<Ledger, 'recentSweeps'>,
+  onHold?: (target: string, hold: TargetHold) => void,
+): ApprovalCheck {
+  return async ({ policy, summary, now }) => {
+    const history = await ledger.recentSweeps(policyLockKey(policy), HISTORY_LOOKBACK);
+    if (history.length === 0) return [];
+    const resolved = new Map(resolveTargets(policy).map((target) => [target.name, target]));
+    const needs: ApprovalNeed[] = [];
+    for (const target of summary.targets) {
+      if (target.failure !== undefined) continue;
+      const settings: Partial<ResolvedTarget> = resolved.get(target.name) ?? {};
+      const verdict = judgeTargetHistory(
+        { name: target.name, inventory: inventoryOf(target), planned: target.planned },
+        history,
+        {
+          maxInventoryDrop: settings.max_inventory_drop ?? DEFAULT_MAX_INVENTORY_DROP,
+          maxDeleteGrowth: settings.max_delete_growth ?? DEFAULT_MAX_DELETE_GROWTH,
+        },
+        now,
+      );
+      if (!verdict.held) continue;
+      onHold?.(target.name, verdict.hold);
+      needs.push({ target: target.name, code: HISTORY_BREAKER, reason: verdict.hold.reason });
+    }
+    return needs;
+  };
+}
+
+/**
+ * What a real run stores for later sweeps of `policy`: per target of its summary (a failed listing's target
+ * has no entry), its listing, inventory and planned deletions; `held` for targets whose deletions wait for
+ * approval. `only`: an approved run stores just the targets it applied.
+ */
+export function sweepHistoryOf(
+  policy: Pick<Policy, 'targets'>,
+  targets: readonly PlannedTarget[],
+  held: ReadonlySet<string>,
+  only?: ReadonlySet<string>,
+): SweepHistory {
+  return {
+    policy_key: policyLockKey(policy),
+    targets: targets
+      .filter((target) => target.failure === undefined && (only === undefined || only.has(target.name)))
+      .map((target) => ({
+        name: target.name,
+        listed: target.listed,
+        inventory: inventoryOf(target),
+        planned: target.planned,
+        ...(held.has(target.name) ? { held: true } : {}),
+      })),
   };
 }

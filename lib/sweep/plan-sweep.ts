@@ -12,19 +12,12 @@
 import { z } from 'zod';
 import { plannedDeletionId, plannedTarget } from '../deletions/execute.ts';
 import { AppError } from '../errors.ts';
-import type { PlannedItem, SweepHistoryEntry, TargetHistory } from '../ledger/schema.ts';
+import type { PlannedItem } from '../ledger/schema.ts';
 import { compareNewestFirst, type Decision, plan } from '../retention/planner.ts';
 import { type Policy, type ResolvedTarget, resolveTargets } from '../retention/policy.ts';
 import { type Backup, type BackupService, BackupServiceSchema, resourceKey } from '../services/backup.ts';
 import type { BackupServiceAdapter, HuaweiRequester } from '../services/index.ts';
 import { pairProjectsWithRegions } from '../services/projects.ts';
-import {
-  DEFAULT_MAX_DELETE_GROWTH,
-  DEFAULT_MAX_INVENTORY_DROP,
-  judgeTargetHistory,
-  type TargetHold,
-  TargetHoldSchema,
-} from './history-breaker.ts';
 import { type ListingFailure, type Refusal, type TargetFailure, TargetFailureSchema } from './report.ts';
 
 /** Refuse a target whose plan deletes more than this share of its candidates, unless it sets its own. */
@@ -35,6 +28,8 @@ export const PlannedTargetSchema = z.object({
   name: z.string(),
   service: BackupServiceSchema,
   listed: z.int().nonnegative(),
+  /** Backups in the target's scope (kept + deleted before the veto): what the history breaker compares. */
+  inventory: z.int().nonnegative().optional(),
   kept: z.int().nonnegative(),
   /** Deletions after the veto: what the sweep will delete. */
   planned: z.int().nonnegative(),
@@ -46,11 +41,6 @@ export const PlannedTargetSchema = z.object({
   planned_bytes: z.number().nonnegative(),
   /** Set when the target could not be planned (a listing failed): it deletes nothing this sweep. */
   failure: TargetFailureSchema.optional(),
-  /**
-   * Set when the history breaker held the target (lib/sweep/history-breaker.ts): it deletes nothing this sweep
-   * (`planned` is 0, `held.planned` what it would have deleted) and asks for approval.
-   */
-  held: TargetHoldSchema.optional(),
 });
 export type PlannedTarget = z.infer<typeof PlannedTargetSchema>;
 
@@ -67,10 +57,8 @@ export interface SweepPlan {
   readonly items: PlannedItem[];
   /** Targets over their breaker: when non-empty the sweep must not start. */
   readonly refusals: Refusal[];
-  /** Targets the history breaker held (also in `summary.targets[].held`); their deletions are not in `items`. */
-  readonly holds: readonly { readonly target: string; readonly hold: TargetHold }[];
-  /** Per carried-out or held target, what later sweeps' history breaker compares with (stored by real runs). */
-  readonly history: TargetHistory[];
+  /** With `collectListed`: the deletion id of every backup listed for the selected targets. */
+  readonly listed?: ReadonlySet<string>;
 }
 
 export type ListingProgress =
@@ -94,11 +82,8 @@ export interface PlanSweepInput {
   /** Only these targets delete (every target's keeps still veto). Default: all. */
   readonly targets?: readonly string[] | undefined;
   readonly defaultMaxDeleteShare?: number | undefined;
-  /**
-   * The policy's last finished sweeps, newest first (`Ledger.recentSweeps`): with it, the history breaker
-   * judges every target. Absent: no history breaker (the plan command), only the static share.
-   */
-  readonly history?: readonly SweepHistoryEntry[] | undefined;
+  /** Also return `listed` (an approval's run tells a backup deleted meanwhile from one kept now). */
+  readonly collectListed?: boolean | undefined;
 }
 
 export class UnknownTargetError extends AppError {
@@ -268,10 +253,22 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
   const seen = new Set<string>();
   const targets: PlannedTarget[] = [];
   const refusals: Refusal[] = [];
-  const holds: { target: string; hold: TargetHold }[] = [];
-  const history: TargetHistory[] = [];
+  const listedIds = new Set<string>();
   for (const { target, listed, backups, failure, result } of planned) {
     if (!selected.has(target.name)) continue;
+    if (input.collectListed === true) {
+      for (const backup of backups) {
+        listedIds.add(
+          plannedDeletionId({
+            service: backup.service,
+            region: backup.region,
+            projectId: backup.project_id,
+            deleteId: backup.delete_id,
+            itemId: backup.id,
+          }),
+        );
+      }
+    }
     // The copy the planner decided on when a listing repeats an id: the first in its newest-first order.
     const byKey = new Map<string, Backup>();
     for (const backup of backups) {
@@ -283,7 +280,6 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
     let vetoed = 0;
     let bytes = 0;
     let candidates = 0;
-    const itemsBefore = items.length;
     for (const decision of result.decisions as Decision[]) {
       const key = decisionKey(decision.resource_key, decision.backup_id);
       const backup = byKey.get(key);
@@ -320,46 +316,19 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
     }
     const { summary } = result;
     const limit = target.max_delete_share ?? input.defaultMaxDeleteShare ?? DEFAULT_MAX_DELETE_SHARE;
-    // The history breaker: a target unlike its own history keeps its deletions out of the plan.
-    const verdict =
-      failure === undefined && input.history !== undefined
-        ? judgeTargetHistory(
-            { name: target.name, inventory: summary.considered, planned: deletes },
-            input.history,
-            {
-              maxInventoryDrop: target.max_inventory_drop ?? DEFAULT_MAX_INVENTORY_DROP,
-              maxDeleteGrowth: target.max_delete_growth ?? DEFAULT_MAX_DELETE_GROWTH,
-            },
-            input.now,
-          )
-        : undefined;
-    const hold = verdict?.held === true ? verdict.hold : undefined;
-    if (hold !== undefined) {
-      items.splice(itemsBefore);
-      holds.push({ target: target.name, hold });
-    }
-    if (failure === undefined) {
-      history.push({
-        name: target.name,
-        listed,
-        inventory: summary.considered,
-        planned: deletes,
-        ...(hold === undefined ? {} : { held: true }),
-      });
-    }
     const entry: PlannedTarget = {
       name: target.name,
       service: target.service,
       listed,
+      inventory: summary.considered,
       kept: summary.kept + vetoed,
-      planned: hold === undefined ? deletes : 0,
+      planned: deletes,
       kept_by_other_target: vetoed,
       candidates,
       delete_share: summary.delete_share,
       max_delete_share: limit,
-      planned_bytes: hold === undefined ? bytes : 0,
+      planned_bytes: bytes,
       ...(failure === undefined ? {} : { failure }),
-      ...(hold === undefined ? {} : { held: hold }),
     };
     targets.push(entry);
     if (failure === undefined && summary.delete_share > limit) {
@@ -376,7 +345,6 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
     summary: { version: 1, generated_at: input.now.toISOString(), targets },
     items,
     refusals,
-    holds,
-    history,
+    ...(input.collectListed === true ? { listed: listedIds } : {}),
   };
 }

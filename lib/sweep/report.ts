@@ -3,9 +3,10 @@
  * structured line, returned (the body of `POST /sweeps`) and stored with `ledger.finishSweep`.
  */
 import { z } from 'zod';
+import { ApprovalNeedSchema } from '../approval/decision.ts';
+import { PlanHashSchema, ReportApprovalSchema } from '../approval/schema.ts';
 import { BackupServiceSchema } from '../services/backup.ts';
 import { FanOutDecisionSchema } from './estimate.ts';
-import { TargetHoldSchema } from './history-breaker.ts';
 
 /** How one planned deletion ended in this run. `pending`: not finished (the run was aborted); a rerun resumes it. */
 export const ItemStatusSchema = z.enum(['deleted', 'already_gone', 'failed', 'skipped', 'pending']);
@@ -72,11 +73,8 @@ export const TargetReportSchema = SweepCountsSchema.extend({
   duration_ms: z.number().nonnegative(),
   /** Present when the target failed as a whole (its listing): it planned and deleted nothing. */
   failure: TargetFailureSchema.optional(),
-  /**
-   * Present when the history breaker held the target (code HISTORY_BREAKER, the reason with its numbers): it
-   * deleted nothing and asks for approval (lib/sweep/history-breaker.ts).
-   */
-  held: TargetHoldSchema.optional(),
+  /** Present when the target's planned deletions wait for approval (see `approval` of the report). */
+  approval: ApprovalNeedSchema.optional(),
 });
 export type TargetReport = z.infer<typeof TargetReportSchema>;
 
@@ -93,11 +91,18 @@ export const SweepReportSchema = z.object({
   sweep_id: z.string(),
   /**
    * completed: every planned item ended deleted/already gone; completed_with_failures: some failed or were
-   * skipped, or a target failed as a whole (`targets[].failure`, e.g. its listing) or was held by the history
-   * breaker (`targets[].held`); refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
-   * aborted: stopped early, a rerun with the same sweep id resumes; queued: handed to the delete-workers.
+   * skipped, or a target failed as a whole (`targets[].failure`, e.g. its listing); refused: the circuit breaker stopped the sweep before anything was recorded or deleted;
+   * aborted: stopped early, a rerun with the same sweep id resumes; queued: handed to the delete-workers;
+   * awaiting_approval: every planned deletion waits for approval (lib/approval), nothing was sent.
    */
-  status: z.enum(['completed', 'completed_with_failures', 'refused', 'aborted', 'queued']),
+  status: z.enum([
+    'completed',
+    'completed_with_failures',
+    'refused',
+    'aborted',
+    'queued',
+    'awaiting_approval',
+  ]),
   dry_run: z.boolean(),
   /** The plan came from the ledger (a rerun of an existing sweep id), not from a fresh listing. */
   resumed: z.boolean(),
@@ -111,6 +116,14 @@ export const SweepReportSchema = z.object({
   totals: SweepCountsSchema,
   targets: z.array(TargetReportSchema),
   refused: z.array(RefusalSchema).optional(),
+  /**
+   * The plan's id and hash (lib/approval/plan-hash.ts): a dry run's, to approve it; an approved run's, the one
+   * it applied; a sweep's that awaits approval, the one to approve (also in `approval`).
+   */
+  plan_id: z.string().optional(),
+  plan_hash: PlanHashSchema.optional(),
+  /** What awaits approval (status awaiting), or the approval this run applied (status approved). */
+  approval: ReportApprovalSchema.optional(),
 });
 export type SweepReport = z.infer<typeof SweepReportSchema>;
 

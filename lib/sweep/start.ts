@@ -89,7 +89,9 @@ export function policyFromRequest(value: unknown): Policy {
  * The configured policy (POLICY_FILE or SSM). An invalid one answers 400 POLICY_INVALID naming its problems (at
  * most POLICY_LIMITS.maxIssues, then a count), like every other policy error, rather than a bare 500.
  */
-async function configuredPolicy(deps: StartSweepDeps): Promise<Policy> {
+export async function configuredPolicy(
+  deps: Pick<StartSweepDeps, 'loadPolicy' | 'runtime'>,
+): Promise<Policy> {
   try {
     return await deps.loadPolicy(deps.runtime.config.policySource);
   } catch (error) {
@@ -119,42 +121,62 @@ export async function startSweep(
   }
   const policy =
     request.policy === undefined ? await configuredPolicy(deps) : policyFromRequest(request.policy);
-  // The sweep deletes only in projects this deployment may touch, whoever wrote the policy.
+  checkAllowlist(policy, deps);
+  return executeSweep(
+    (sweepDeps) =>
+      runSweep(
+        {
+          policy,
+          sweepId: request.sweep_id ?? defaultSweepId,
+          dryRun: request.dry_run,
+          targetFilter: request.targets,
+          now: (deps.now ?? (() => new Date()))(),
+          requestedBy,
+          resumeUnfinished: deps.resumeUnfinished,
+        },
+        sweepDeps,
+      ),
+    deps,
+  );
+}
+
+/** The sweep deletes only in projects this deployment may touch, whoever wrote the policy. */
+export function checkAllowlist(policy: Policy, deps: Pick<StartSweepDeps, 'runtime'>): void {
   for (const target of policy.targets) {
     for (const projectId of target.projects) {
       if (!deps.runtime.allowlist.has(projectId)) throw new ProjectNotAllowedError(projectId);
     }
   }
+}
+
+/**
+ * Runs `run` (runSweep, or an approval applying a plan) with the sweep dependencies of `deps` (fan-out mode,
+ * client bounded by the call signal, ledger, logger, deadline), publishes its metrics and maps what it throws
+ * to the HTTP layer's errors.
+ */
+export async function executeSweep(
+  run: (sweepDeps: SweepDeps) => Promise<SweepReport>,
+  deps: StartSweepDeps,
+): Promise<SweepReport> {
   const throttled = new Map<string, number>();
   const onProgress = deps.sweep?.onProgress;
   try {
-    const report = await runSweep(
-      {
-        policy,
-        sweepId: request.sweep_id ?? defaultSweepId,
-        dryRun: request.dry_run,
-        targetFilter: request.targets,
-        now: (deps.now ?? (() => new Date()))(),
-        requestedBy,
-        resumeUnfinished: deps.resumeUnfinished,
+    const report = await run({
+      ...deps.sweep,
+      fanOut: modeFanOut(deps.sweep?.fanOut, deps.runtime.config.sweepMode, deps),
+      onProgress: (progress) => {
+        if (progress.type === 'lane' && progress.event.type === 'throttled') {
+          const service = progress.event.lane.split('/')[0] ?? progress.event.lane;
+          throttled.set(service, (throttled.get(service) ?? 0) + 1);
+        }
+        onProgress?.(progress);
       },
-      {
-        ...deps.sweep,
-        fanOut: modeFanOut(deps.sweep?.fanOut, deps.runtime.config.sweepMode, deps),
-        onProgress: (progress) => {
-          if (progress.type === 'lane' && progress.event.type === 'throttled') {
-            const service = progress.event.lane.split('/')[0] ?? progress.event.lane;
-            throttled.set(service, (throttled.get(service) ?? 0) + 1);
-          }
-          onProgress?.(progress);
-        },
-        client:
-          deps.callSignal === undefined ? deps.runtime.client : deps.runtime.client.bounded(deps.callSignal),
-        ledger: deps.runtime.ledger,
-        logger: deps.logger,
-        signal: deps.signal,
-      },
-    );
+      client:
+        deps.callSignal === undefined ? deps.runtime.client : deps.runtime.client.bounded(deps.callSignal),
+      ledger: deps.runtime.ledger,
+      logger: deps.logger,
+      signal: deps.signal,
+    });
     await deps.publishMetrics?.(report, throttled);
     return report;
   } catch (error) {
@@ -180,8 +202,8 @@ export async function startSweep(
 
 /**
  * 200 with the report when the sweep ran to its end; 202 with the partial report when it stopped at the
- * invocation's deadline (POST again with the same sweep_id to resume) or was handed to the queue (queued
- * mode); 409 CIRCUIT_BREAKER when refused.
+ * invocation's deadline (POST again with the same sweep_id to resume), was handed to the queue (queued
+ * mode) or waits for approval (awaiting_approval); 409 CIRCUIT_BREAKER when refused.
  */
 export function sweepResponse(report: SweepReport): APIGatewayProxyStructuredResultV2 {
   if (report.status === 'refused') {
@@ -192,7 +214,9 @@ export function sweepResponse(report: SweepReport): APIGatewayProxyStructuredRes
       { details: { sweep_id: report.sweep_id, refused: report.refused ?? [] } },
     );
   }
-  return jsonResponse(report.status === 'aborted' || report.status === 'queued' ? 202 : 200, report);
+  const accepted =
+    report.status === 'aborted' || report.status === 'queued' || report.status === 'awaiting_approval';
+  return jsonResponse(accepted ? 202 : 200, report);
 }
 
 /** The epoch ms `deadlineSignal` fires at (same arguments), or undefined without a deadline. */

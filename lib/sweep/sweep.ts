@@ -9,10 +9,26 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import {
+  type ApprovedPlan,
+  approvalExpiresAt,
+  awaitingSweepId,
+  intersectApproved,
+} from '../approval/apply.ts';
+import {
+  type ApprovalCheck,
+  type ApprovalNeed,
+  approvalNeeds,
+  type NotifySweepOutcome,
+  sweepOutcomeNotice,
+} from '../approval/decision.ts';
+import { ApprovalError } from '../approval/errors.ts';
+import { planHash } from '../approval/plan-hash.ts';
+import { type AppliedApproval, type ReportApproval, ReportApprovalSchema } from '../approval/schema.ts';
 import { executeDeletion as defaultExecuteDeletion } from '../deletions/execute.ts';
 import { AppError } from '../errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import type { CallerIdentity, PlannedItem } from '../ledger/schema.ts';
+import type { CallerIdentity, PlannedItem, SweepRecord } from '../ledger/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { Policy } from '../retention/policy.ts';
 import type { BackupService } from '../services/backup.ts';
@@ -21,7 +37,7 @@ import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
 import { CredentialBreakers } from './credential-breaker.ts';
 import type { FanOutDecision } from './estimate.ts';
-import { HISTORY_LOOKBACK } from './history-breaker.ts';
+import { historyApprovalCheck, sweepHistoryOf } from './history-breaker.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -65,6 +81,11 @@ export interface SweepInput {
    * stalled past the lock lease), resume it instead of starting `sweepId` (needs `SweepDeps.sweepLock`).
    */
   readonly resumeUnfinished?: boolean | undefined;
+  /**
+   * Apply this approval (lib/approval/apply.ts): the run deletes only the approved items the fresh plan still
+   * makes, skips the others with their reason, and is created once (a second run of it is ALREADY_APPROVED).
+   */
+  readonly approved?: ApprovedPlan | undefined;
 }
 
 /** The log calls the sweep makes: the project's Powertools logger (lib/logger.ts). */
@@ -116,6 +137,13 @@ export interface SweepDeps {
   readonly slotWait?: { readonly baseMs: number; readonly capMs: number } | undefined;
   /** One real sweep per policy at a time (lib/sweep/sweep-lock.ts). */
   readonly sweepLock?: SweepLock | undefined;
+  /**
+   * Checks that may hold a target's deletions for approval (lib/approval/decision.ts); the policy's own
+   * `approval.required` is always checked.
+   */
+  readonly approvalChecks?: readonly ApprovalCheck[] | undefined;
+  /** Told once per run whose outcome is worth a human (lib/approval/decision.ts). Default: nobody. */
+  readonly notifySweepOutcome?: NotifySweepOutcome | undefined;
 }
 
 /**
@@ -161,7 +189,12 @@ const progressSafe = (deps: SweepDeps, progress: SweepProgress) => {
   }
 };
 
-function targetReport(target: PlannedTarget, counts: SweepCounts, durationMs: number): TargetReport {
+function targetReport(
+  target: PlannedTarget,
+  counts: SweepCounts,
+  durationMs: number,
+  need?: ApprovalNeed,
+): TargetReport {
   return {
     ...counts,
     name: target.name,
@@ -174,7 +207,23 @@ function targetReport(target: PlannedTarget, counts: SweepCounts, durationMs: nu
     max_delete_share: target.max_delete_share,
     duration_ms: durationMs,
     ...(target.failure === undefined ? {} : { failure: target.failure }),
-    ...(target.held === undefined ? {} : { held: target.held }),
+    ...(need === undefined ? {} : { approval: need }),
+  };
+}
+
+/** The plan fields of a sweep's report (its plan's id and hash, what awaits or the approval it applies). */
+interface PlanFields {
+  plan_id?: string;
+  plan_hash?: string;
+  approval?: ReportApproval;
+}
+
+function storedPlanFields(sweep: SweepRecord): PlanFields {
+  const approval = ReportApprovalSchema.safeParse(sweep.approval);
+  return {
+    ...(sweep.plan_id === undefined ? {} : { plan_id: sweep.plan_id }),
+    ...(sweep.plan_hash === undefined ? {} : { plan_hash: sweep.plan_hash }),
+    ...(approval.success ? { approval: approval.data } : {}),
   };
 }
 
@@ -194,6 +243,21 @@ export const QUEUED_SWEEP_LOCK_LEASE_MS = 24 * 60 * 60_000;
  * when it never finished.
  */
 export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<SweepReport> {
+  const report = await runSweepLocked(input, deps);
+  // The one place a sweep's outcome reaches a person (awaiting approval, completed, failures).
+  const notice = sweepOutcomeNotice(report);
+  if (notice !== undefined && deps.notifySweepOutcome !== undefined) {
+    await deps.notifySweepOutcome(notice).catch((error: unknown) => {
+      deps.logger?.warn('could not send the sweep outcome notice', {
+        sweep_id: report.sweep_id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  }
+  return report;
+}
+
+async function runSweepLocked(input: SweepInput, deps: SweepDeps): Promise<SweepReport> {
   const lock = input.dryRun ? undefined : deps.sweepLock;
   let sweepId = input.sweepId ?? newSweepId(input.now);
   if (lock === undefined) return runSweepHeld(input, deps, sweepId, undefined);
@@ -239,6 +303,10 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
     // A queued sweep keeps its lock until its last item finishes.
     keep = report.status === 'queued';
     return report;
+  } catch (error) {
+    // A racing approval lost to the run of the same id: the lock (same sweep id) is the winner's to end.
+    if (error instanceof ApprovalError && error.code === 'ALREADY_APPROVED') keep = true;
+    throw error;
   } finally {
     stopped = true;
     if (renewal !== undefined) clock.clearTimeout(renewal);
@@ -271,8 +339,20 @@ async function runSweepHeld(
   let summary: SweepSummary;
   let items: PlannedItem[];
   let resumed = false;
+  let plan: PlanFields = {};
+  let needs: readonly ApprovalNeed[] = [];
   const stored = await ledger.getSweep(sweepId);
   if (stored !== undefined) {
+    if (stored.sweep.status === 'awaiting_approval') {
+      throw new ApprovalError(
+        'APPROVAL_REQUIRED',
+        `sweep ${sweepId} is a plan awaiting approval: approve it (POST /sweeps/${sweepId}/approve with its plan_hash) instead of running it`,
+        {
+          sweep_id: sweepId,
+          ...(stored.sweep.plan_hash === undefined ? {} : { plan_hash: stored.sweep.plan_hash }),
+        },
+      );
+    }
     if (stored.sweep.dry_run !== input.dryRun) {
       throw new SweepConflictError(
         `sweep ${sweepId} was a ${stored.sweep.dry_run ? 'dry run' : 'real run'}; use a new sweep id`,
@@ -281,18 +361,16 @@ async function runSweepHeld(
     summary = SweepSummarySchema.parse(stored.sweep.summary);
     items = stored.items;
     resumed = true;
+    plan = storedPlanFields(stored.sweep);
   } else {
-    // The history breaker compares each target with the policy's last finished sweeps (dry runs too, so a
-    // dry run shows a hold; only real runs store their counts for later sweeps).
-    const policyKey = policyLockKey(input.policy);
-    const history = await ledger.recentSweeps(policyKey, HISTORY_LOOKBACK);
+    const approved = input.approved;
     const planned = await planSweep(
       {
         policy: input.policy,
         now: input.now,
         targets: input.targetFilter,
         defaultMaxDeleteShare: input.defaultMaxDeleteShare,
-        history,
+        collectListed: approved !== undefined,
       },
       {
         client: credentialBreakers.forSweep(sweepId).guard(deps.client),
@@ -305,14 +383,27 @@ async function runSweepHeld(
     );
     summary = planned.summary;
     items = planned.items;
-    for (const { target, hold } of planned.holds) {
-      log?.warn('the history breaker held a target: nothing of it is deleted', {
-        sweep_id: sweepId,
-        target,
-        reason: hold.reason,
+    if (approved !== undefined) {
+      // Applying an approval: approved ∩ fresh plan; a refused or failed target's items are skipped instead.
+      const intersection = intersectApproved(approved.items, {
+        ...planned,
+        listed: planned.listed ?? new Set(),
       });
-    }
-    if (planned.refusals.length > 0) {
+      summary = intersection.summary;
+      items = intersection.run;
+      const applied: AppliedApproval = {
+        status: 'approved',
+        sweep_id: approved.sweepId,
+        plan_id: approved.planId,
+        plan_hash: approved.planHash,
+        approved_by: approved.approvedBy,
+        approved_at: approved.approvedAt.toISOString(),
+        approved: new Set(approved.items.map((item) => item.deletion_id)).size,
+        executed: items.length,
+        skipped: intersection.skipped,
+      };
+      plan = { plan_id: approved.planId, plan_hash: approved.planHash, approval: applied };
+    } else if (planned.refusals.length > 0) {
       const report = buildReport({
         sweepId,
         input,
@@ -328,15 +419,115 @@ async function runSweepHeld(
       const refused = SweepReportSchema.parse({ ...report, status: 'refused', refused: planned.refusals });
       log?.warn('sweep refused by the circuit breaker', { sweep_report: refused });
       return refused;
+    } else if (!input.dryRun) {
+      // The history breaker is always one of the checks (lib/sweep/history-breaker.ts).
+      const historyCheck = historyApprovalCheck(ledger, (target, hold) =>
+        log?.warn('the history breaker holds a target for approval', { sweep_id: sweepId, target, hold }),
+      );
+      needs = await approvalNeeds([...(deps.approvalChecks ?? []), historyCheck], {
+        sweepId,
+        policy: input.policy,
+        now: input.now,
+        summary,
+        items,
+      });
     }
+    if (needs.length > 0) {
+      // The targets that need approval: their deletions are stored as a plan awaiting approval (under this
+      // sweep's id when no other target deletes, else beside it) and not sent; the other targets proceed.
+      const waiting = new Set(needs.map((need) => need.target));
+      const names = summary.targets.map((target) => target.name);
+      const held = items.filter((item) => waiting.has(targetOfItem(item, names) ?? ''));
+      const proceeding = items.filter((item) => !waiting.has(targetOfItem(item, names) ?? ''));
+      const awaitId = proceeding.length === 0 ? sweepId : awaitingSweepId(sweepId);
+      const heldSummary = {
+        ...summary,
+        targets: summary.targets.filter((target) => waiting.has(target.name)),
+      };
+      const heldHash = planHash(input.policy, held);
+      const awaiting: ReportApproval = {
+        status: 'awaiting',
+        sweep_id: awaitId,
+        plan_id: awaitId,
+        plan_hash: heldHash,
+        items: held.length,
+        expires_at: approvalExpiresAt(input.policy, [...waiting], input.now).toISOString(),
+        targets: [...needs],
+      };
+      const stored = await ledger.putSweepPlan({
+        sweep_id: awaitId,
+        dry_run: false,
+        status: 'awaiting_approval',
+        requested_by: requestedBy,
+        summary: heldSummary,
+        items: held,
+        plan_id: awaitId,
+        plan_hash: heldHash,
+        approval: awaiting,
+      });
+      if (awaitId === sweepId) {
+        const report = SweepReportSchema.parse({
+          ...buildReport({
+            sweepId,
+            input,
+            summary,
+            items,
+            outcomes: [],
+            resumed: !stored.created,
+            startedAt,
+            finishedAt: clock.now(),
+            itemFinishedAt: new Map(),
+            aborted: false,
+            needs,
+          }),
+          status: 'awaiting_approval',
+          plan_id: awaitId,
+          plan_hash: heldHash,
+          approval: awaiting,
+        });
+        log?.info('sweep awaiting approval', { sweep_report: report });
+        return report;
+      }
+      items = proceeding;
+      plan = { approval: awaiting };
+    }
+    if (approved === undefined) {
+      const hash = planHash(input.policy, items);
+      plan = { ...plan, plan_id: sweepId, plan_hash: hash };
+    }
+    // A real run's per-target counts, for the history breaker of the policy's later sweeps.
+    const targetNames = summary.targets.map((target) => target.name);
+    const history = input.dryRun
+      ? undefined
+      : sweepHistoryOf(
+          input.policy,
+          summary.targets,
+          new Set(needs.map((need) => need.target)),
+          approved === undefined
+            ? undefined
+            : new Set(approved.items.map((item) => targetOfItem(item, targetNames) ?? '')),
+        );
     const put = await ledger.putSweepPlan({
       sweep_id: sweepId,
       dry_run: input.dryRun,
       requested_by: requestedBy,
       summary,
       items,
-      ...(input.dryRun ? {} : { history: { policy_key: policyKey, targets: planned.history } }),
+      ...(history === undefined ? {} : { history }),
+      ...(plan.plan_id === undefined ? {} : { plan_id: plan.plan_id }),
+      ...(plan.plan_hash === undefined ? {} : { plan_hash: plan.plan_hash }),
+      ...(plan.approval === undefined ? {} : { approval: plan.approval }),
     });
+    if (!put.created && approved !== undefined) {
+      throw new ApprovalError(
+        'ALREADY_APPROVED',
+        `plan ${approved.sweepId} was approved before; it runs once`,
+        {
+          sweep_id: approved.sweepId,
+          run_sweep_id: sweepId,
+        },
+      );
+    }
     if (!put.created) {
       // Another invocation stored this sweep id first: run its plan.
       const current = await ledger.getSweep(sweepId);
@@ -344,6 +535,7 @@ async function runSweepHeld(
       summary = SweepSummarySchema.parse(current.sweep.summary);
       items = current.items;
       resumed = true;
+      plan = storedPlanFields(current.sweep);
     }
   }
   progressSafe(deps, { type: 'planned', sweepId, resumed, summary });
@@ -371,10 +563,12 @@ async function runSweepHeld(
         itemFinishedAt,
         aborted: false,
         targetOf,
+        needs,
       }),
       status: 'queued',
       mode: 'queued',
       ...fanOutReport,
+      ...plan,
     });
     log?.info(`sweep queued ${queued}`, { sweep_report: report });
     return report;
@@ -436,8 +630,10 @@ async function runSweepHeld(
       itemFinishedAt,
       aborted,
       targetOf,
+      needs,
     }),
     ...fanOutReport,
+    ...plan,
   });
   // An aborted run stays open in the ledger (status planned) so a rerun resumes it.
   if (!aborted) await ledger.finishSweep(sweepId, report);
@@ -457,6 +653,8 @@ interface ReportParts {
   readonly itemFinishedAt: ReadonlyMap<string, number>;
   readonly aborted: boolean;
   readonly targetOf?: ReadonlyMap<string, string>;
+  /** Targets whose deletions wait for approval (not run here). */
+  readonly needs?: readonly ApprovalNeed[];
 }
 
 function buildReport(parts: ReportParts): SweepReport {
@@ -474,18 +672,17 @@ function buildReport(parts: ReportParts): SweepReport {
     const at = parts.itemFinishedAt.get(outcome.deletion_id);
     if (at !== undefined) lastFinish.set(name, Math.max(lastFinish.get(name) ?? 0, at));
   }
+  const needs = new Map((parts.needs ?? []).map((need) => [need.target, need]));
   const targets = parts.summary.targets.map((target) =>
     targetReport(
       target,
       counts.get(target.name) ?? emptyCounts(),
       Math.max(0, (lastFinish.get(target.name) ?? parts.finishedAt) - parts.startedAt),
+      needs.get(target.name),
     ),
   );
   const totals = sumCounts(targets);
-  // A target that failed as a whole (its listing) or that the history breaker held did not carry out its plan.
-  const failedTargets = targets.filter(
-    (target) => target.failure !== undefined || target.held !== undefined,
-  ).length;
+  const failedTargets = targets.filter((target) => target.failure !== undefined).length;
   return {
     sweep_id: parts.sweepId,
     status: parts.input.dryRun

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { approveSweep } from '../../lib/approval/approve.ts';
 import { closeHuaweiPools, type HuaweiClient } from '../../lib/huawei/client.ts';
 import {
   createDynamoLedger,
@@ -113,12 +114,17 @@ async function deleteVaultBackupsOutOfBand(count: number): Promise<void> {
   sim.advance(60_000);
 }
 
+const historyNeed = (report: SweepReport, name: string) => {
+  const need = target(report, name).approval;
+  return need?.code === 'HISTORY_BREAKER' ? need : undefined;
+};
+
 describe.each(ledgers)('the history breaker with %s', (_name, makeLedger) => {
-  it('holds a target that lost 40% of its backups since the last sweep and deletes nothing there, night after night', async () => {
+  it('holds a target that lost 40% of its backups since the last sweep for approval, night after night, until approved', async () => {
     const ledger = await makeLedger();
     const first = await sweep(ledger, 'night-1', policy(GENEROUS));
     expect(first.status).toBe('completed');
-    expect(first.targets.every((entry) => entry.held === undefined)).toBe(true);
+    expect(first.approval).toBeUndefined();
     const stored = (await ledger.getSweep('night-1'))?.sweep.history;
     const vaults = stored?.targets.find((entry) => entry.name === 'vaults');
     if (vaults === undefined) throw new Error('no history of vaults');
@@ -130,42 +136,56 @@ describe.each(ledgers)('the history breaker with %s', (_name, makeLedger) => {
     // The usual rules now plan deletions everywhere; growth is not what this test is about.
     const usual = policy(USUAL, { max_delete_growth: 1000 });
     const second = await sweep(ledger, 'night-2', usual);
-    expect(second.status).toBe('completed_with_failures');
-    const held = target(second, 'vaults');
-    expect(held).toMatchObject({ planned: 0, deleted: 0, failed: 0 });
-    expect(held.held).toMatchObject({
-      code: 'HISTORY_BREAKER',
-      checks: ['inventory_drop'],
-      baseline_inventory: baseline,
-      inventory: baseline - lost,
-      compared_sweeps: ['night-1'],
-    });
-    expect(held.held?.planned).toBeGreaterThan(0);
-    expect(held.held?.inventory_drop).toBeCloseTo(lost / baseline, 5);
-    expect(held.held?.reason).toMatch(
-      /^inventory dropped 4\d(\.\d)?% \(\d+ → \d+ backups in scope\) since sweep night-1/,
-    );
+    const need = historyNeed(second, 'vaults');
+    expect(need?.reason).toContain(`(${baseline} → ${baseline - lost} backups in scope) since sweep night-1`);
+    expect(need?.reason).toMatch(/^inventory dropped 4\d(\.\d)?% /);
+    expect(second.approval).toMatchObject({ status: 'awaiting', targets: [need] });
     // Nothing of the held target was sent a DELETE; the other targets were carried out.
+    expect(target(second, 'vaults').deleted).toBe(0);
     expect(deletesTo('cbr')).toBe(0);
     for (const name of ['servers', 'mongo']) {
       const other = target(second, name);
-      expect(other.held).toBeUndefined();
+      expect(other.approval).toBeUndefined();
       expect(other.deleted + other.already_gone).toBe(other.planned);
     }
     expect(deletesTo('csbs') + deletesTo('dds')).toBeGreaterThan(0);
+    // The held deletions wait as their own plan; the run's plan has none of them.
+    const awaitingId = second.approval?.sweep_id ?? '';
+    const awaiting = await ledger.getSweep(awaitingId);
+    expect(awaiting?.sweep.status).toBe('awaiting_approval');
+    expect(awaiting?.items.length).toBeGreaterThan(0);
+    expect(awaiting?.items.every((item) => item.service === 'cbr')).toBe(true);
     expect((await ledger.getSweep('night-2'))?.items.some((item) => item.service === 'cbr')).toBe(false);
 
     // The next night compares with night-1 again (night-2 held the target): still held, still no DELETE.
     sim.resetInspection();
     const third = await sweep(ledger, 'night-3', usual);
-    expect(target(third, 'vaults').held?.compared_sweeps).toEqual(['night-1']);
+    expect(historyNeed(third, 'vaults')?.reason).toContain('since sweep night-1');
     expect(deletesTo('cbr')).toBe(0);
-    const recent = await ledger.recentSweeps(
-      (await ledger.getSweep('night-3'))?.sweep.history?.policy_key ?? '',
-      5,
-    );
-    expect(recent.map((entry) => entry.sweep_id)).toEqual(['night-3', 'night-2', 'night-1']);
+    // Only vaults had anything left to delete: night-3 is a plan awaiting approval as a whole (no history).
+    expect(third.status).toBe('awaiting_approval');
+    const key = (await ledger.getSweep('night-2'))?.sweep.history?.policy_key ?? '';
+    const recent = await ledger.recentSweeps(key, 5);
+    expect(recent.map((entry) => entry.sweep_id)).toEqual(['night-2', 'night-1']);
     expect(recent[0]?.targets.find((entry) => entry.name === 'vaults')?.held).toBe(true);
+
+    // A person approves night-3's held plan: it runs, and becomes the baseline of the nights after it.
+    const approval = third.approval;
+    if (approval?.status !== 'awaiting') throw new Error('night-3 awaits no approval');
+    const applied = await approveSweep(
+      {
+        sweepId: approval.sweep_id,
+        planHash: approval.plan_hash,
+        approvedBy: { kind: 'iam', principal: 'arn:aws:iam::123456789012:user/sre' },
+        policy: usual,
+        now: new Date(),
+      },
+      fastDeps(sim, client, ledger),
+    );
+    expect(target(applied, 'vaults').deleted).toBeGreaterThan(0);
+    sim.resetInspection();
+    const fourth = await sweep(ledger, 'night-4', usual);
+    expect(historyNeed(fourth, 'vaults')).toBeUndefined();
   });
 
   it('holds targets planning more than 3 × the median of their last sweeps', async () => {
@@ -174,11 +194,13 @@ describe.each(ledgers)('the history breaker with %s', (_name, makeLedger) => {
     const quietPlanned = target(first, 'servers').planned;
     sim.resetInspection();
     const second = await sweep(ledger, 'busy', policy(USUAL));
-    const servers = target(second, 'servers');
-    expect(servers.held?.checks).toEqual(['delete_growth']);
-    expect(servers.held?.median_planned).toBe(quietPlanned);
-    expect(servers.held?.planned).toBeGreaterThan(3 * Math.max(1, quietPlanned));
-    expect(servers.deleted).toBe(0);
+    const need = historyNeed(second, 'servers');
+    expect(need?.reason).toMatch(
+      new RegExp(
+        `^\\d+ planned deletions exceed max_delete_growth 3 × the median ${quietPlanned} of the last 1 sweeps`,
+      ),
+    );
+    expect(target(second, 'servers').deleted).toBe(0);
     expect(deletesTo('csbs')).toBe(0);
   });
 
@@ -189,15 +211,15 @@ describe.each(ledgers)('the history breaker with %s', (_name, makeLedger) => {
     expect(deletesTo('csbs') + deletesTo('cbr') + deletesTo('dds')).toBe(0);
     const first = await sweep(ledger, 'first', policy(USUAL));
     expect(first.status).toBe('completed');
-    expect(first.targets.every((entry) => entry.held === undefined && entry.planned > 0)).toBe(true);
+    expect(first.approval).toBeUndefined();
+    expect(first.targets.every((entry) => entry.planned > 0)).toBe(true);
     expect(first.totals.deleted + first.totals.already_gone).toBe(first.totals.planned);
   });
 
-  it('shows a hold in a dry run and stores no history for it', async () => {
+  it('stores no history for a dry run', async () => {
     const ledger = await makeLedger();
     await sweep(ledger, 'quiet', policy(GENEROUS));
-    const dry = await sweep(ledger, 'dry', policy(USUAL), true);
-    expect(target(dry, 'servers').held?.code).toBe('HISTORY_BREAKER');
+    await sweep(ledger, 'dry', policy(USUAL), true);
     expect((await ledger.getSweep('dry'))?.sweep.history).toBeUndefined();
     const key = (await ledger.getSweep('quiet'))?.sweep.history?.policy_key ?? '';
     expect((await ledger.recentSweeps(key, 5)).map((entry) => entry.sweep_id)).toEqual(['quiet']);

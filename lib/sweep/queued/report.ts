@@ -98,9 +98,7 @@ export async function queuedSweepReport(
   const status =
     totals.pending > 0
       ? 'running'
-      : totals.failed > 0 ||
-          totals.skipped > 0 ||
-          summary.targets.some((target) => target.failure || target.held)
+      : totals.failed > 0 || totals.skipped > 0 || summary.targets.some((target) => target.failure)
         ? 'completed_with_failures'
         : 'completed';
   return { sweep_id: sweepId, mode: 'queued', status, totals, targets };
