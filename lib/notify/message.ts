@@ -109,6 +109,12 @@ function failureLines(report: SweepReport): string[] {
   return lines.length === 0 ? [] : ['', ...lines];
 }
 
+/** `, 1 target failed` when targets failed as a whole (their listing), else nothing. */
+function failedTargets(report: SweepReport): string {
+  const count = report.targets.filter((target) => target.failure !== undefined).length;
+  return count === 0 ? '' : `, ${count} target${count === 1 ? '' : 's'} failed`;
+}
+
 function subjectOf(notice: SweepOutcomeNotice): string {
   const { report } = notice;
   const stage = report.sweep_id;
@@ -125,7 +131,7 @@ function subjectOf(notice: SweepOutcomeNotice): string {
     case 'failed':
       return report.status === 'refused'
         ? `hwc-retention: sweep refused by the circuit breaker (${stage})`
-        : `hwc-retention: sweep with failures: ${report.totals.failed} failed, ${report.totals.skipped} skipped (${stage})`;
+        : `hwc-retention: sweep with failures: ${report.totals.failed} failed, ${report.totals.skipped} skipped${failedTargets(report)} (${stage})`;
     case 'completed':
       return `hwc-retention: sweep completed, ${report.totals.deleted} deleted (${stage})`;
   }
