@@ -63,7 +63,9 @@ export interface LaneSemaphore {
   claim(key: string, holder: string, ttlMs: number): Promise<boolean>;
   /**
    * Joins `lane`'s waiting list as `holder` (order: `since`, then holder) with `payload`, then tries `acquire`
-   * once more: ok means a slot freed meanwhile, and the entry is gone again.
+   * once more: ok means a slot freed meanwhile, and the entry is gone again. Joining again with the same
+   * payload (a second copy of one message) leaves the entry as it is, a hand-over reserved for it included;
+   * joining with another payload at the same place replaces it (the item's chain moved on).
    */
   wait(
     lane: string,
@@ -73,8 +75,12 @@ export interface LaneSemaphore {
     limit: number,
     leaseMs: number,
   ): Promise<AcquireResult>;
-  /** Removes `holder`'s waiting entry (it has its slot now). */
-  unwait(lane: string, holder: string, since: number): Promise<void>;
+  /**
+   * Removes `holder`'s waiting entry at `since` (it has its slot now). With `payload`, only while the entry
+   * still holds that payload: a stale copy of a woken message never removes the entry its item's live chain
+   * parked at the same place since.
+   */
+  unwait(lane: string, holder: string, since: number, payload?: string): Promise<void>;
   /**
    * Frees `holder`'s slot, or — when someone waits — hands it to the oldest waiter without a slot, leased
    * `handOverLeaseMs`, and returns that waiter's payload to send (one per slot the holder had). A lane that is over its limit (the limit was
@@ -197,14 +203,18 @@ export class MemoryLaneSemaphore implements LaneSemaphore {
     limit: number,
     leaseMs: number,
   ): Promise<AcquireResult> {
-    this.#queue(lane).set(waitKey(since, holder), { since, holder, payload });
+    const key = waitKey(since, holder);
+    if (this.#queue(lane).get(key)?.payload !== payload)
+      this.#queue(lane).set(key, { since, holder, payload });
     const again = await this.acquire(lane, holder, limit, leaseMs);
-    if (again.ok) await this.unwait(lane, holder, since);
+    if (again.ok) await this.unwait(lane, holder, since, payload);
     return again;
   }
 
-  async unwait(lane: string, holder: string, since: number): Promise<void> {
-    this.#queue(lane).delete(waitKey(since, holder));
+  async unwait(lane: string, holder: string, since: number, payload?: string): Promise<void> {
+    const key = waitKey(since, holder);
+    if (payload !== undefined && this.#queue(lane).get(key)?.payload !== payload) return;
+    this.#queue(lane).delete(key);
   }
 
   async releaseTo(
@@ -253,6 +263,9 @@ export class MemoryLaneSemaphore implements LaneSemaphore {
       this.#handed.add(`${lane}\n${waiter.holder}`);
       payloads.push(waiter.payload);
     }
+    // A handed slot its message has not taken yet: that waiter still waits (its message may be lost).
+    if (!stillWaiting)
+      stillWaiting = [...slots.keys()].some((holder) => this.#handed.has(`${lane}\n${holder}`));
     return { payloads, stillWaiting };
   }
 
@@ -291,6 +304,8 @@ const WAIT_PREFIX = 'WAIT#';
 const WATCH_SK = 'LWATCH';
 /** A waiting entry nobody served is dropped by TTL after this long (the sweep's next run re-enqueues it). */
 const WAITER_TTL_S = 7 * 24 * 60 * 60;
+/** Waiting entries read per Query page when looking for waiters to serve. */
+const WAITER_PAGE = 25;
 /** Lease items are removed by TTL a day after their lease would have ended anyway. */
 const TTL_GRACE_S = 24 * 60 * 60;
 
@@ -347,8 +362,12 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     return (out.Items ?? []) as LaneRow[];
   }
 
-  /** The oldest `count` waiters of a lane. */
-  async #waiters(lane: string, count: number): Promise<WaiterRow[]> {
+  /** One page of a lane's waiters, oldest first, from `start` (a previous page's LastEvaluatedKey). */
+  async #waiterPage(
+    lane: string,
+    count: number,
+    start: Record<string, unknown> | undefined,
+  ): Promise<{ rows: WaiterRow[]; next: Record<string, unknown> | undefined }> {
     const out = await this.#client.send(
       new QueryCommand({
         TableName: this.#table,
@@ -356,9 +375,10 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
         ExpressionAttributeValues: { ':pk': `${LANE_PREFIX}${lane}`, ':wait': WAIT_PREFIX },
         ConsistentRead: true,
         Limit: count,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }),
     );
-    return (out.Items ?? []) as WaiterRow[];
+    return { rows: (out.Items ?? []) as WaiterRow[], next: out.LastEvaluatedKey };
   }
 
   /**
@@ -384,22 +404,37 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     }
   }
 
-  /** Waiters to serve, oldest first: one entry per holder, none that already holds a live slot. */
+  /**
+   * Up to `count` waiters to serve, oldest first: one entry per holder, none whose holder already holds a
+   * live slot (`served`), none reserved for a hand-over in flight. Pages through the list until it has
+   * `count` or the list ends, so entries left behind by holders that have a slot (a copy that joined after
+   * its item was woken) never hide the waiters behind them. `more`: the list goes on past what was read.
+   * `reserved`: a waiter reserved for a hand-over whose holder has not taken its slot yet (`taken` lacks it).
+   */
   async #candidates(
     lane: string,
     count: number,
     served: ReadonlySet<string | undefined>,
-  ): Promise<WaiterRow[]> {
+    taken: ReadonlySet<string | undefined> = served,
+  ): Promise<{ waiters: WaiterRow[]; more: boolean; reserved: boolean }> {
     const seen = new Set<string>();
-    const out: WaiterRow[] = [];
+    const waiters: WaiterRow[] = [];
     const now = this.#now();
-    for (const waiter of await this.#waiters(lane, count)) {
-      if (served.has(waiter.holder) || seen.has(waiter.holder)) continue;
-      seen.add(waiter.holder);
-      if ((waiter.handed_until ?? 0) > now) continue;
-      out.push(waiter);
-    }
-    return out;
+    let reserved = false;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#waiterPage(lane, Math.max(count, WAITER_PAGE), start);
+      start = page.next;
+      for (const waiter of page.rows) {
+        if (!taken.has(waiter.holder) && (waiter.handed_until ?? 0) > now) reserved = true;
+        if (served.has(waiter.holder) || seen.has(waiter.holder)) continue;
+        seen.add(waiter.holder);
+        if ((waiter.handed_until ?? 0) > now) continue;
+        if (waiters.length < count) waiters.push(waiter);
+        else return { waiters, more: true, reserved };
+      }
+    } while (start !== undefined);
+    return { waiters, more: false, reserved };
   }
 
   async wait(
@@ -410,30 +445,47 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     limit: number,
     leaseMs: number,
   ): Promise<AcquireResult> {
-    await this.#client.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: {
-          pk: `${LANE_PREFIX}${lane}`,
-          sk: waitKey(since, holder),
-          holder,
-          payload,
-          [TTL_ATTRIBUTE]: Math.floor(this.#now() / 1000) + WAITER_TTL_S,
-        },
-      }),
-    );
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: `${LANE_PREFIX}${lane}`,
+            sk: waitKey(since, holder),
+            holder,
+            payload,
+            [TTL_ATTRIBUTE]: Math.floor(this.#now() / 1000) + WAITER_TTL_S,
+          },
+          // The same payload already waiting (another copy of this message): keep it and its reservation.
+          ConditionExpression: 'attribute_not_exists(pk) OR payload <> :payload',
+          ExpressionAttributeValues: { ':payload': payload },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
     const again = await this.acquire(lane, holder, limit, leaseMs);
-    if (again.ok) await this.unwait(lane, holder, since);
+    if (again.ok) await this.unwait(lane, holder, since, payload);
     return again;
   }
 
-  async unwait(lane: string, holder: string, since: number): Promise<void> {
-    await this.#client.send(
-      new DeleteCommand({
-        TableName: this.#table,
-        Key: { pk: `${LANE_PREFIX}${lane}`, sk: waitKey(since, holder) },
-      }),
-    );
+  async unwait(lane: string, holder: string, since: number, payload?: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { pk: `${LANE_PREFIX}${lane}`, sk: waitKey(since, holder) },
+          ...(payload === undefined
+            ? {}
+            : {
+                ConditionExpression: 'payload = :payload',
+                ExpressionAttributeValues: { ':payload': payload },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async releaseTo(
@@ -455,7 +507,7 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     const served = new Set(live.map((row) => row.holder));
     const until = now + handOverLeaseMs;
     const candidates =
-      live.length <= limit ? await this.#candidates(lane, 2 * limit + 2 + mine.length, served) : [];
+      live.length <= limit ? (await this.#candidates(lane, mine.length + 2, served)).waiters : [];
     const payloads: string[] = [];
     for (const row of mine) {
       let next: WaiterRow | undefined;
@@ -507,12 +559,19 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     const pause = rows.find((row) => row.sk === PAUSE_SK);
     const live = rows.filter((row) => row.sk.startsWith(SLOT_PREFIX) && (row.lease_until ?? 0) > now);
     const served = new Set(live.map((row) => row.holder));
+    // A holder whose handed slot its message has not taken yet still counts as waiting (the message may be lost).
+    const taken = new Set(live.filter((row) => row.handed !== true).map((row) => row.holder));
     const busy = new Set(live.map((row) => row.sk));
     const free: string[] = [];
     for (let n = 0; n < limit; n++) if (!busy.has(`${SLOT_PREFIX}${n}`)) free.push(`${SLOT_PREFIX}${n}`);
-    const waiters = await this.#candidates(lane, 2 * limit + free.length + 2, served);
+    const found = await this.#candidates(lane, free.length + 2, served, taken);
+    const waiters = found.waiters;
+    const handedPending = live.some((row) => row.handed === true);
     if (pause?.until !== undefined && pause.until > now)
-      return { payloads: [], stillWaiting: waiters.length > 0 };
+      return {
+        payloads: [],
+        stillWaiting: waiters.length > 0 || found.more || found.reserved || handedPending,
+      };
     const payloads: string[] = [];
     const until = now + handOverLeaseMs;
     let next = 0;
@@ -542,7 +601,11 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    return { payloads, stillWaiting: next < waiters.length };
+    return {
+      payloads,
+      stillWaiting:
+        next < waiters.length || found.more || found.reserved || handedPending || payloads.length > 0,
+    };
   }
 
   async armWatch(lane: string, delayMs: number): Promise<boolean> {

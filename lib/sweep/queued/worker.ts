@@ -162,14 +162,15 @@ async function handleWake(message: WakeMessage, messageId: string, deps: QueuedW
 
 /**
  * A waiter's message that lost its hop claim: a stale copy (the item waited twice, after a redelivery). Its
- * waiting entry goes, and a slot handed to it that its live chain has not taken is passed on.
+ * waiting entry goes — only while it still holds this message, never an entry the item's live chain parked
+ * at the same place since — and a slot handed to it that its live chain has not taken is passed on.
  */
-async function staleWakeUp(message: QueuedMessage, deps: QueuedWorkerDeps): Promise<Plan> {
+async function staleWakeUp(message: QueuedMessage, body: string, deps: QueuedWorkerDeps): Promise<Plan> {
   const item = await deps.planOf(message.sweep_id)(message.deletion_id);
   if (item === undefined || message.waiting_since === undefined) return {};
   const lane = laneKey(item.service, item.project_id);
   const limit = limitOfLanes(deps.laneLimits ?? DEFAULT_LANE_LIMITS)(lane);
-  await deps.semaphore.unwait(lane, message.deletion_id, message.waiting_since);
+  await deps.semaphore.unwait(lane, message.deletion_id, message.waiting_since, body);
   const passed = await deps.semaphore.releaseTo(
     lane,
     message.deletion_id,
@@ -207,12 +208,9 @@ function again(message: QueuedMessage, delayMs: number): OutgoingMessage {
   return { message: { ...rest, hop: message.hop + 1 }, delaySeconds: delaySecondsOf(delayMs) };
 }
 
-async function handle(
-  message: QueuedMessage,
-  messageId: string,
-  deps: QueuedWorkerDeps,
-  sentAt?: number,
-): Promise<Plan> {
+async function handle(message: QueuedMessage, record: QueuedRecord, deps: QueuedWorkerDeps): Promise<Plan> {
+  const messageId = record.messageId;
+  const sentAt = sentAtOf(record);
   const random = deps.random ?? Math.random;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   // One message per (deletion, hop): a duplicate of a hop already taken by another message is dropped, so
@@ -220,7 +218,7 @@ async function handle(
   const hopKey = `${message.deletion_id}#${message.hop}`;
   if (!(await deps.semaphore.claim(hopKey, messageId, deps.hopClaimMs ?? DEFAULT_HOP_CLAIM_MS))) {
     deps.onStep?.(message, { kind: 'duplicate' });
-    return message.waiting_since === undefined ? {} : staleWakeUp(message, deps);
+    return message.waiting_since === undefined ? {} : staleWakeUp(message, record.body, deps);
   }
   const plan = deps.planOf(message.sweep_id);
   const item = await plan(message.deletion_id);
@@ -256,8 +254,8 @@ async function handle(
       return armed ? { followUp: watch } : {};
     }
   } else if (message.waiting_since !== undefined) {
-    // Woken from the waiting list: leave it.
-    await deps.semaphore.unwait(lane, holder, message.waiting_since);
+    // Woken from the waiting list: leave it (the entry that holds this very message).
+    await deps.semaphore.unwait(lane, holder, message.waiting_since, record.body);
   }
   const handOverLeaseMs = deps.handOverLeaseMs ?? HAND_OVER_LEASE_MS;
   const release = () => deps.semaphore.releaseTo(lane, holder, limit, handOverLeaseMs);
@@ -330,7 +328,14 @@ async function handle(
         attempt: result.attempt,
         hop: message.hop,
       };
-      return { followUp: again(next, result.delayMs), release };
+      const followUp = again(next, result.delayMs);
+      // A held deletion keeps its slot through a retry: the retry may follow a DELETE whose outcome is not
+      // known, or another copy's DELETE (a ledger conflict), running upstream and tracked under this holder.
+      if (hold) {
+        await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
+        return { followUp };
+      }
+      return { followUp, release };
     }
     case 'throttled': {
       const pauseMs =
@@ -385,7 +390,7 @@ export async function processQueuedBatch(
       try {
         return message.kind === 'wake'
           ? await handleWake(message, record.messageId, deps)
-          : await handle(message, record.messageId, deps, sentAtOf(record));
+          : await handle(message, record, deps);
       } catch (error) {
         deps.logger?.warn('queued step failed; SQS will redeliver', {
           message_id: record.messageId,

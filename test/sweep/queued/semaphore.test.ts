@@ -102,6 +102,43 @@ describe.each(implementations)('LaneSemaphore (%s)', (_name, make) => {
     expect(await semaphore.releaseTo('lane', 'e', 2, 10_000)).toEqual([]);
   });
 
+  it('never lets a stale copy remove the entry its item parked again at the same place', async () => {
+    const semaphore = await make(() => 9_500_000);
+    for (const holder of ['a', 'b']) await semaphore.acquire('lane', holder, 2, 60_000);
+    expect((await semaphore.wait('lane', 'w', 10, 'hop-1', 2, 60_000)).ok).toBe(false);
+    // The item's live chain moved on and parked again at its place in line, with its next message.
+    expect((await semaphore.wait('lane', 'w', 10, 'hop-2', 2, 60_000)).ok).toBe(false);
+    // A stale copy of the hop-1 message leaves only its own entry: there is none any more.
+    await semaphore.unwait('lane', 'w', 10, 'hop-1');
+    expect(await semaphore.releaseTo('lane', 'a', 2, 10_000)).toEqual(['hop-2']);
+    // The woken message leaves the entry that holds it.
+    await semaphore.unwait('lane', 'w', 10, 'hop-2');
+    expect(await semaphore.releaseTo('lane', 'b', 2, 10_000)).toEqual([]);
+  });
+
+  it('serves a waiter queued behind many entries of a holder that already has its slot', async () => {
+    let now = 30_000_000;
+    const semaphore = await make(() => now);
+    for (const holder of ['a', 'x']) await semaphore.acquire('lane', holder, 2, 60_000);
+    // b parked 30 times (each retry of its chain takes a new place), then w joined behind all of them.
+    for (let since = 1; since <= 30; since++)
+      expect((await semaphore.wait('lane', 'b', since, `b-${since}`, 2, 60_000)).ok).toBe(false);
+    expect((await semaphore.wait('lane', 'w', 50, 'msg-w', 2, 60_000)).ok).toBe(false);
+    // x's slot goes to b's oldest entry; b takes it, its other 29 entries stay behind.
+    expect(await semaphore.releaseTo('lane', 'x', 2, 10_000)).toEqual(['b-1']);
+    expect(await semaphore.acquire('lane', 'b', 2, 60_000)).toEqual({ ok: true, refreshed: false });
+    // a's release reaches w past b's entries (b holds a slot already).
+    expect(await semaphore.releaseTo('lane', 'a', 2, 10_000)).toEqual(['msg-w']);
+    // The same from the safety check: a lost wake-up for w, its hand-over lease over, is served again.
+    now += 11_000;
+    await semaphore.acquire('lane', 'b', 2, 60_000);
+    expect(await semaphore.wake('lane', 2, 10_000)).toEqual({ payloads: ['msg-w'], stillWaiting: true });
+    // w takes its slot and leaves the list: only entries of a holder with a slot are left, nobody waits.
+    expect(await semaphore.acquire('lane', 'w', 2, 60_000)).toEqual({ ok: true, refreshed: false });
+    await semaphore.unwait('lane', 'w', 50, 'msg-w');
+    expect(await semaphore.wake('lane', 2, 10_000)).toEqual({ payloads: [], stillWaiting: false });
+  });
+
   it('serves waiters from the safety check when a wake-up was lost (a holder crashed, a handed slot expired)', async () => {
     let now = 20_000_000;
     const semaphore = await make(() => now);
