@@ -1,16 +1,18 @@
 /**
- * `npm run plan -- --policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d]`:
+ * `npm run plan -- --policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d] [--save PLAN.json]`:
  * lists every target of the policy through the Huawei client, plans it and prints a summary per target
  * (`--table`: every backup with its action, reasons and names; `--json`: the JSON plan, alone on stdout;
- * `--simulate`: the next N days of sweeps; `--html`: the report page). It never sends a DELETE.
+ * `--simulate`: the next N days of sweeps; `--html`: the report page; `--save`: the sweep's plan with its
+ * plan_hash, for `npm run sweep -- --plan PLAN.json --approve HASH`). It never sends a DELETE.
  *
  * By default it runs against the embedded simulator with the demo fleet (policies/demo.yaml names its
  * projects) or, with `--fixture`, a recorded fleet; `--cloud` uses the real cloud with the credentials and
  * endpoints from the environment (lib/config.ts); the policy's regions are the ones called.
  */
+import { planFile, writePlanFile } from '../lib/approval/plan-file.ts';
 import { defineCommand } from '../lib/cli/args.ts';
 import { cloudClient } from '../lib/cli/cloud.ts';
-import { UsageError } from '../lib/cli/exit.ts';
+import { CheckFailedError, UsageError } from '../lib/cli/exit.ts';
 import { readInputFile } from '../lib/cli/files.ts';
 import { loadFleetFixture } from '../lib/cli/fixture.ts';
 import { createOutput } from '../lib/cli/output.ts';
@@ -31,12 +33,14 @@ import { adapters, type HuaweiRequester } from '../lib/services/index.ts';
 import { pairProjectsWithRegions } from '../lib/services/projects.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
 import { simulatorClient, startDemoSimulator } from '../lib/sweep/demo-fleet.ts';
+import { planSweep } from '../lib/sweep/plan-sweep.ts';
 
 const planCommand = defineCommand({
   name: 'plan',
   summary:
     'Lists every target of a policy and prints what a sweep would keep and delete. Never deletes anything.',
-  synopsis: '--policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d]',
+  synopsis:
+    '--policy FILE [--table] [--json] [--cloud | --fixture FILE] [--html FILE] [--simulate 90d] [--save PLAN.json]',
   options: {
     policy: { type: 'string', value: 'FILE', description: 'the retention policy (YAML or JSON)' },
     table: { type: 'boolean', description: 'print every backup with its action, reasons and names' },
@@ -57,9 +61,15 @@ const planCommand = defineCommand({
       value: 'Nd',
       description: 'also simulate the next N days of daily sweeps (e.g. 90d; in the JSON as `simulation`)',
     },
+    save: {
+      type: 'string',
+      value: 'PLAN.json',
+      description:
+        'also save the sweep’s plan with its plan_hash (apply it with npm run sweep -- --plan PLAN.json --approve HASH)',
+    },
   },
   notes: [
-    'exit codes: 0 planned; 1 a listing failed; 2 invalid arguments, policy or configuration',
+    'exit codes: 0 planned; 1 a listing failed (or --save: the circuit breaker refuses the plan, nothing saved); 2 invalid arguments, policy or configuration',
     'examples:\n  npm run plan -- --policy policies/demo.yaml\n  npm run plan -- --policy my-policy.yaml --cloud --table',
   ],
 });
@@ -106,7 +116,8 @@ runCommandAndExit(planCommand, async ({ values }) => {
     };
     const regionCache = new Map<string, Promise<string>>();
     const recorder = recordListings(list);
-    const result = await planTargets(policy, recorder.list, new Date(), (progress) => {
+    const now = new Date();
+    const result = await planTargets(policy, recorder.list, now, (progress) => {
       if (progress.phase === 'planned') return;
       out.progress(
         `  [${progress.targetIndex + 1}/${progress.targetCount}] ${progress.target}: ${progress.phase} ${progress.listed} backups`,
@@ -135,9 +146,39 @@ runCommandAndExit(planCommand, async ({ values }) => {
       });
       out.progress(`HTML report: ${values.html} (${(bytes / 1024).toFixed(0)} KiB)`);
     }
+    if (values.save !== undefined) await savePlan(values.save, policy, client, now, out);
     return 0;
   } finally {
     await sim?.close();
     await closeHuaweiPools();
   }
 });
+
+/**
+ * `--save`: the plan exactly as a sweep makes it (lib/sweep/plan-sweep.ts: deletion ids, the veto of other
+ * targets' keeps, the circuit breaker), listed once more, written with its hash. A plan the breaker refuses
+ * or with a failed listing is not saved: a sweep would not run it either.
+ */
+async function savePlan(
+  file: string,
+  policy: Parameters<typeof planFile>[0],
+  client: HuaweiRequester,
+  now: Date,
+  out: ReturnType<typeof createOutput>,
+): Promise<void> {
+  const plan = await planSweep({ policy, now }, { client, adapters });
+  const failed = plan.summary.targets.filter((target) => target.failure !== undefined).map((t) => t.name);
+  if (failed.length > 0) throw new CheckFailedError(`listings of ${failed.join(', ')} failed; no plan saved`);
+  if (plan.refusals.length > 0) {
+    const names = plan.refusals.map((refusal) => refusal.target).join(', ');
+    throw new CheckFailedError(`the circuit breaker (max_delete_share) refuses ${names}; no plan saved`);
+  }
+  const saved = planFile(policy, plan, now);
+  const bytes = writePlanFile(file, saved);
+  out.progress(
+    `Saved plan ${file} (${(bytes / 1024).toFixed(0)} KiB): ${saved.items.length} deletions, plan_id ${saved.plan_id}, plan_hash ${saved.plan_hash}`,
+  );
+  out.progress(
+    `Review it, then apply exactly it: npm run sweep -- --plan ${file} --approve ${saved.plan_hash}`,
+  );
+}

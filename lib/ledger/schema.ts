@@ -77,9 +77,9 @@ export const DeletionTargetSchema = z.discriminatedUnion('kind', [
 ]);
 export type DeletionTarget = z.infer<typeof DeletionTargetSchema>;
 
-/** Who asked: the API Gateway authorizer's principal, or the sweep that planned the deletion. */
+/** Who asked: the API Gateway authorizer's principal, the sweep that planned the deletion, or the CLI's user. */
 export const CallerIdentitySchema = z.object({
-  kind: z.enum(['iam', 'jwt', 'anonymous', 'sweep']),
+  kind: z.enum(['iam', 'jwt', 'anonymous', 'sweep', 'cli']),
   principal: z.string().min(1),
   account_id: z.string().optional(),
   issuer: z.string().optional(),

@@ -304,8 +304,12 @@ async function runSweepLocked(input: SweepInput, deps: SweepDeps): Promise<Sweep
     keep = report.status === 'queued';
     return report;
   } catch (error) {
-    // A racing approval lost to the run of the same id: the lock (same sweep id) is the winner's to end.
-    if (error instanceof ApprovalError && error.code === 'ALREADY_APPROVED') keep = true;
+    // A racing approval lost to the run of the same id: the lock (same sweep id) is the winner's to end
+    // while that run is unfinished; once it finished, the lease this call took is its own to end.
+    if (error instanceof ApprovalError && error.code === 'ALREADY_APPROVED') {
+      const winner = await deps.ledger.getSweep(sweepId).catch(() => undefined);
+      keep = winner?.sweep.status !== 'finished';
+    }
     throw error;
   } finally {
     stopped = true;

@@ -13,7 +13,7 @@ import { loadPolicy } from '../../lib/retention/policy.ts';
 import { DEMO_REGIONS, startDemoSimulator } from '../../lib/sweep/demo-fleet.ts';
 import { bareEnv, firstJsonOf, runBin, runBinClosingStdout } from './run-bin.ts';
 
-const COMMANDS = ['demo', 'plan', 'simulator', 'projects', 'invoke', 'schemas', 'doctor'] as const;
+const COMMANDS = ['demo', 'plan', 'simulator', 'projects', 'invoke', 'schemas', 'doctor', 'sweep'] as const;
 
 describe.each(COMMANDS)('npm run %s', (name) => {
   it('prints its usage on stdout and exits 0 on --help', async () => {

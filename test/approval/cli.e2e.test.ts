@@ -1,0 +1,223 @@
+/**
+ * The review loop from the command line, end to end against the embedded simulator loaded from a fleet
+ * fixture (deterministic): `plan --save` → `sweep --plan --approve`. Each apply runs in its own process with
+ * its own simulator and local ledger; what was sent is read from that simulator's own request log (the
+ * `simulator.delete_attempts` of `--json`), not from the sweep's bookkeeping.
+ *
+ * The fleet: one CBR resource with eight backups b1 (oldest) … b8; the policy keeps the last three, so
+ * the saved plan deletes b1…b5.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlanFileSchema } from '../../lib/approval/plan-file.ts';
+import { bareEnv, runBin } from '../cli/run-bin.ts';
+import { backupId, cbrPolicyYaml, cbrFleet as fleet } from './fleet.ts';
+
+const POLICY = cbrPolicyYaml('vaults', 3);
+
+let dir: string;
+let planFile: string;
+let planHash: string;
+const ids = (numbers: readonly number[]) => numbers.map(backupId).sort();
+
+function write(name: string, value: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+  return file;
+}
+
+/** `sweep` in its own process with a fresh local ledger (unless given); the JSON document it printed. */
+async function sweep(args: readonly string[], ledgerDir = mkdtempSync(join(dir, 'ledger-'))) {
+  const result = await runBin('sweep', [...args, '--json'], { env: { ...bareEnv(), LEDGER_DIR: ledgerDir } });
+  const json = result.stdout === '' ? undefined : (JSON.parse(result.stdout) as SweepJson);
+  return { ...result, json };
+}
+
+interface SweepJson {
+  error?: { code: string; message: string };
+  report: {
+    status: string;
+    totals: { deleted: number; planned: number };
+    approval?: {
+      status: string;
+      skipped: { deletion_id: string; code: string }[];
+      approved: number;
+      executed: number;
+    };
+  };
+  simulator: { delete_attempts: Record<string, number>; outside_plan: string[] };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'approval-cli-'));
+  write('policy.yaml', POLICY);
+  write('fleet-a.json', fleet([1, 2, 3, 4, 5, 6, 7, 8]));
+  planFile = join(dir, 'plan.json');
+  const result = await runBin(
+    'plan',
+    ['--policy', join(dir, 'policy.yaml'), '--fixture', join(dir, 'fleet-a.json'), '--save', planFile],
+    { env: bareEnv() },
+  );
+  expect(result.code, result.stderr).toBe(0);
+  planHash = PlanFileSchema.parse(JSON.parse(readFileSync(planFile, 'utf8'))).plan_hash;
+  expect(result.stderr).toContain(`--approve ${planHash}`);
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm run plan -- --save', () => {
+  it('saves the five deletions the sweep would make, with a hash that does not depend on the listing order', async () => {
+    const saved = PlanFileSchema.parse(JSON.parse(readFileSync(planFile, 'utf8')));
+    const deleted = saved.items
+      .map((item) => (item.target.kind === 'backup' ? item.target.backup_id : ''))
+      .sort();
+    expect(deleted).toEqual(ids([1, 2, 3, 4, 5]));
+    // The same fleet listed in another order plans the same and hashes the same.
+    write('fleet-a-reversed.json', fleet([8, 7, 6, 5, 4, 3, 2, 1]));
+    const again = join(dir, 'plan-again.json');
+    const result = await runBin(
+      'plan',
+      [
+        '--policy',
+        join(dir, 'policy.yaml'),
+        '--fixture',
+        join(dir, 'fleet-a-reversed.json'),
+        '--save',
+        again,
+      ],
+      { env: bareEnv() },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(PlanFileSchema.parse(JSON.parse(readFileSync(again, 'utf8'))).plan_hash).toBe(saved.plan_hash);
+  }, 60_000);
+});
+
+describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
+  it('deletes exactly the planned backups with the right hash (the simulator log names no other)', async () => {
+    const result = await sweep([
+      '--plan',
+      planFile,
+      '--approve',
+      planHash,
+      '--fixture',
+      join(dir, 'fleet-a.json'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
+    expect(result.json?.simulator.outside_plan).toEqual([]);
+    expect(result.json?.report.status).toBe('completed');
+    expect(result.json?.report.totals.deleted).toBe(5);
+    expect(result.json?.report.approval).toMatchObject({
+      status: 'approved',
+      approved: 5,
+      executed: 5,
+      skipped: [],
+    });
+  }, 60_000);
+
+  it('exits 1 and sends no DELETE for a wrong hash', async () => {
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const result = await sweep([
+      '--plan',
+      planFile,
+      '--approve',
+      wrong,
+      '--fixture',
+      join(dir, 'fleet-a.json'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('is not the hash of plan');
+    expect(result.json?.error?.code).toBe('PLAN_HASH_MISMATCH');
+    expect(result.json?.simulator.delete_attempts).toEqual({});
+  }, 60_000);
+
+  it('exits 1 and sends no DELETE for a plan file edited after it was saved', async () => {
+    const saved = JSON.parse(readFileSync(planFile, 'utf8')) as { items: unknown[] };
+    const edited = write('plan-edited.json', { ...saved, items: saved.items.slice(1) });
+    const result = await sweep([
+      '--plan',
+      edited,
+      '--approve',
+      planHash,
+      '--fixture',
+      join(dir, 'fleet-a.json'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no longer hash to its plan_hash');
+    // Refused while reading the file: no simulator was even started.
+    expect(result.stdout).toBe('');
+  }, 60_000);
+
+  it('exits 1 and sends no DELETE when the plan is older than approval.expires_after (24h by default)', async () => {
+    const saved = JSON.parse(readFileSync(planFile, 'utf8')) as {
+      planned_at: string;
+      summary: { generated_at: string };
+    };
+    const dayAndMore = new Date(Date.parse(saved.planned_at) - 25 * 3_600_000).toISOString();
+    const old = write('plan-old.json', {
+      ...saved,
+      planned_at: dayAndMore,
+      summary: { ...saved.summary, generated_at: dayAndMore },
+    });
+    const result = await sweep([
+      '--plan',
+      old,
+      '--approve',
+      planHash,
+      '--fixture',
+      join(dir, 'fleet-a.json'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('approvals were accepted until');
+    expect(result.json?.error?.code).toBe('APPROVAL_EXPIRED');
+    expect(result.json?.simulator.delete_attempts).toEqual({});
+  }, 60_000);
+
+  it('runs once: the same plan approved again in the same ledger exits 1 and sends nothing', async () => {
+    const ledger = mkdtempSync(join(dir, 'ledger-'));
+    const args = ['--plan', planFile, '--approve', planHash, '--fixture', join(dir, 'fleet-a.json')];
+    const first = await sweep(args, ledger);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await sweep(args, ledger);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('was approved before; it runs once');
+    expect(second.json?.error?.code).toBe('ALREADY_APPROVED');
+    expect(second.json?.simulator.delete_attempts).toEqual({});
+  }, 90_000);
+
+  it('skips what was deleted meanwhile or is kept now, and deletes only approved ∩ fresh plan', async () => {
+    // Meanwhile: b2 was deleted by hand, and so were b7 and b8 (two of the kept ones), while b9 is new. The
+    // fresh plan keeps b9, b6 and b5 and deletes b1, b3, b4.
+    write('fleet-b.json', fleet([1, 3, 4, 5, 6, 9]));
+    const result = await sweep([
+      '--plan',
+      planFile,
+      '--approve',
+      planHash,
+      '--fixture',
+      join(dir, 'fleet-b.json'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 3, 4]));
+    const approval = result.json?.report.approval;
+    expect(approval).toMatchObject({ approved: 5, executed: 3 });
+    expect(approval?.skipped.map((skip) => skip.code).sort()).toEqual(['GONE', 'NOW_KEPT']);
+  }, 60_000);
+
+  it('never deletes a backup the fresh plan deletes but the approved plan did not name', async () => {
+    // Two newer backups: the fresh plan deletes b1…b7; only the approved b1…b5 go.
+    write('fleet-c.json', fleet([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    const result = await sweep([
+      '--plan',
+      planFile,
+      '--approve',
+      planHash,
+      '--fixture',
+      join(dir, 'fleet-c.json'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(Object.keys(result.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
+  }, 60_000);
+});
