@@ -129,7 +129,9 @@ describe('sweepOutcomeMessage', () => {
       ],
     });
     const message = sweepOutcomeMessage({ kind: 'failed', report: failed });
-    expect(message.subject).toBe('hwc-retention: sweep with failures: 3 failed, 1 skipped, 1 target failed (scheduled-1)');
+    expect(message.subject).toBe(
+      'hwc-retention: sweep with failures: 3 failed, 1 skipped, 1 target failed (scheduled-1)',
+    );
     expect(message.text).toContain('Failed deletions: 3 (BUSY 2, UPSTREAM_UNAVAILABLE 1)');
     expect(message.text).toContain('Skipped deletions: 1 (CREDENTIALS_REJECTED 1)');
     expect(message.text).toContain(

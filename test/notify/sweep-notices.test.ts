@@ -100,7 +100,9 @@ describe('sweep outcome notices', () => {
     );
     expect(report.status).toBe('completed_with_failures');
     expect(published).toHaveLength(1);
-    expect(published[0]?.Subject).toBe('hwc-retention: sweep with failures: 0 failed, 0 skipped, 1 target failed (failing)');
+    expect(published[0]?.Subject).toBe(
+      'hwc-retention: sweep with failures: 0 failed, 0 skipped, 1 target failed (failing)',
+    );
     expect(published[0]?.Message).toContain('vaults: LISTING UPSTREAM_UNAVAILABLE');
   });
 });
