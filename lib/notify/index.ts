@@ -13,7 +13,13 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { type MessageContext, type SweepMessage, sweepOutcomeMessage } from './message.ts';
 
-export { redact, SUBJECT_LIMIT, type SweepMessage, sweepOutcomeMessage } from './message.ts';
+export {
+  MESSAGE_LIMIT_BYTES,
+  redact,
+  SUBJECT_LIMIT,
+  type SweepMessage,
+  sweepOutcomeMessage,
+} from './message.ts';
 
 /** The fields of an SNS Publish request this module sends (PublishCommandInput's names). */
 export interface SnsPublishInput {

@@ -16,8 +16,14 @@ import type { SweepOutcomeNotice } from '../approval/decision.ts';
 import { formatCodes, formatSize } from '../cli/output.ts';
 import type { SweepReport } from '../sweep/report.ts';
 
-/** SNS `Subject`: at most 100 printable ASCII characters, no line breaks. */
-export const SUBJECT_LIMIT = 100;
+/**
+ * SNS `Subject`: "UTF-8 text with no line breaks or control characters, and less than 100 characters long"
+ * (the Publish API's constraint); we send printable ASCII only, since e-mail subjects show it everywhere.
+ */
+export const SUBJECT_LIMIT = 99;
+/** SNS `Message`: at most 256 KB of UTF-8 (262,144 bytes); a longer body is cut with a note. */
+export const MESSAGE_LIMIT_BYTES = 262_144;
+const CUT_NOTE = '\n... (cut at the SNS message limit; the full report is in the ledger: GET /sweeps/{id})\n';
 
 export interface SweepMessage {
   readonly subject: string;
@@ -144,6 +150,16 @@ export function sweepOutcomeMessage(notice: SweepOutcomeNotice, context: Message
   const secrets = context.secrets ?? [];
   return {
     subject: subjectLine(redact(subjectOf(notice), secrets)),
-    text: `${redact(lines.join('\n'), secrets)}\n`,
+    text: withinLimit(`${redact(lines.join('\n'), secrets)}\n`),
   };
+}
+
+/** The text, cut on a line boundary so that it and the note fit MESSAGE_LIMIT_BYTES. */
+function withinLimit(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= MESSAGE_LIMIT_BYTES) return text;
+  const budget = MESSAGE_LIMIT_BYTES - Buffer.byteLength(CUT_NOTE, 'utf8');
+  let cut = Buffer.from(text, 'utf8').subarray(0, budget).toString('utf8');
+  // A multi-byte character split at the budget decodes as U+FFFD: drop the partial last line instead.
+  cut = cut.slice(0, Math.max(0, cut.lastIndexOf('\n')));
+  return `${cut}${CUT_NOTE}`;
 }

@@ -1,7 +1,8 @@
 /**
  * The retention sweep, inline mode:
  *
- *   list every target → plan → circuit breaker → ledger.putSweepPlan(sweep id) → fan-out in lanes
+ *   list every target → plan → circuit breaker → approval checks (the policy's switch, the history breaker of
+ *   lib/sweep/history-breaker.ts) → ledger.putSweepPlan(sweep id, with the run's per-target history) → fan-out in lanes
  *   (processPlannedDeletion / pollPlannedDeletion) → report → ledger.finishSweep
  *
  * A sweep id that the ledger already holds is a rerun: its stored plan is used as is (no new listing), items

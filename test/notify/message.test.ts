@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SweepOutcomeNotice } from '../../lib/approval/decision.ts';
 import { loadConfig } from '../../lib/config.ts';
 import {
+  MESSAGE_LIMIT_BYTES,
   notifyContextFrom,
   notifySweepOutcome,
   redact,
@@ -177,6 +178,27 @@ describe('sweepOutcomeMessage', () => {
     });
     expect(message.subject.length).toBeLessThanOrEqual(SUBJECT_LIMIT);
     expect(message.subject).toMatch(/^[\x20-\x7e]+$/);
+  });
+});
+
+describe('message limits', () => {
+  it('cuts a body over the SNS message limit on a line boundary, with a note', () => {
+    const notice = awaiting();
+    const approval = notice.report.approval;
+    if (approval?.status !== 'awaiting') throw new Error('fixture');
+    const targets = Array.from({ length: 1000 }, (_, index) => ({
+      target: `target-${index}`,
+      code: 'HISTORY_BREAKER' as const,
+      reason: `${'ä'.repeat(150)} ${index}`,
+    }));
+    const message = sweepOutcomeMessage({
+      ...notice,
+      report: { ...notice.report, approval: { ...approval, targets } },
+    });
+    expect(Buffer.byteLength(message.text, 'utf8')).toBeLessThanOrEqual(MESSAGE_LIMIT_BYTES);
+    expect(message.text).toContain('cut at the SNS message limit');
+    expect(message.text).not.toContain('\uFFFD');
+    expect(message.text).toContain('plan hash: ');
   });
 });
 
