@@ -334,6 +334,12 @@ export async function pollAndRecord(id: string, deps: DeletionDeps): Promise<Pol
     return { record, upstreamRequestId: lastRequestId(record) };
   }
   const status = await pollUpstream(deps.client, record.poll_ref, deps.signal);
+  // Still running, as already recorded, for the same reason: nothing new to record (a poll every minute
+  // of a 30-minute deletion would otherwise write 30 identical history entries).
+  const lastNote = record.history.at(-1)?.note;
+  if (record.status === 'running' && status.state === 'running' && (status.reason ?? lastNote) === lastNote) {
+    return { record, status, upstreamRequestId: status.requestId ?? lastRequestId(record) };
+  }
   const withId = status.requestId === undefined ? {} : { upstream_request_id: status.requestId };
   const now = (deps.now ?? Date.now)();
   const to = status.state;

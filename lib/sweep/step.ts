@@ -172,33 +172,48 @@ function trackingFrom(record: DeletionRecord): TrackingState {
   return startTracking(accepted?.at ?? record.updated_at);
 }
 
+/**
+ * The item outcome a final record (done/gone/failed) stands for, the same in inline and queued reports;
+ * undefined while the record is not final. A permanent refusal is `skipped REFUSED_UPSTREAM`: never sent again.
+ */
+export function finalItemOutcome(
+  item: Pick<PlannedItem, 'deletion_id' | 'size_bytes'>,
+  record: DeletionRecord,
+  sweepId: string,
+): ItemOutcome | undefined {
+  const base = { deletion_id: item.deletion_id };
+  const size = item.size_bytes === undefined ? {} : { size_bytes: item.size_bytes };
+  switch (record.status) {
+    case 'done':
+      return record.sweep_id === sweepId
+        ? { ...base, status: 'deleted', ...size }
+        : { ...base, status: 'already_gone', code: 'DELETED_ELSEWHERE' };
+    case 'gone':
+      return { ...base, status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' };
+    case 'failed':
+      if (record.error?.permanent === true) {
+        return {
+          ...base,
+          status: 'skipped',
+          code: 'REFUSED_UPSTREAM',
+          reason: `${record.upstream_code ?? record.error.code}: ${record.error.message}`,
+        };
+      }
+      return {
+        ...base,
+        status: 'failed',
+        code: record.error?.code ?? 'FAILED',
+        ...(record.error?.message ? { reason: record.error.message } : {}),
+      };
+    default:
+      return undefined;
+  }
+}
+
 /** The outcome of a record that is already final (done/gone/failed). */
 function outcomeOfFinal(item: PlannedItem, record: DeletionRecord, sweepId: string): StepResult | undefined {
-  const size = item.size_bytes === undefined ? {} : { size_bytes: item.size_bytes };
-  if (record.status === 'done') {
-    return record.sweep_id === sweepId
-      ? finished(item, { status: 'deleted', ...size })
-      : finished(item, { status: 'already_gone', code: 'DELETED_ELSEWHERE' });
-  }
-  if (record.status === 'gone') {
-    return finished(item, { status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' });
-  }
-  if (record.status === 'failed' && record.error?.permanent === true) {
-    // Upstream refused this backup for good: skipped, never sent again.
-    return finished(item, {
-      status: 'skipped',
-      code: 'REFUSED_UPSTREAM',
-      reason: `${record.upstream_code ?? record.error.code}: ${record.error.message}`,
-    });
-  }
-  if (record.status === 'failed') {
-    return finished(item, {
-      status: 'failed',
-      code: record.error?.code ?? 'FAILED',
-      ...(record.error?.message ? { reason: record.error.message } : {}),
-    });
-  }
-  return undefined;
+  const outcome = finalItemOutcome(item, record, sweepId);
+  return outcome === undefined ? undefined : { kind: 'finished', outcome };
 }
 
 function retryPolicy(deps: StepDeps) {

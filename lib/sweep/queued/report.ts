@@ -8,6 +8,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import type { DeletionRecord, PlannedItem } from '../../ledger/schema.ts';
 import { SweepSummarySchema, targetOfItem } from '../plan-sweep.ts';
 import { countOutcome, emptyCounts, type ItemOutcome, type SweepCounts, sumCounts } from '../report.ts';
+import { finalItemOutcome } from '../step.ts';
 
 export interface QueuedTargetReport extends SweepCounts {
   readonly name: string;
@@ -28,29 +29,14 @@ export function outcomeFromRecord(
   record: DeletionRecord | undefined,
   sweepId: string,
 ): ItemOutcome {
-  const base = { deletion_id: item.deletion_id };
-  if (record === undefined) return { ...base, status: 'pending', code: 'NOT_STARTED' };
-  switch (record.status) {
-    case 'done':
-      return record.sweep_id === sweepId
-        ? {
-            ...base,
-            status: 'deleted',
-            ...(item.size_bytes === undefined ? {} : { size_bytes: item.size_bytes }),
-          }
-        : { ...base, status: 'already_gone', code: 'DELETED_ELSEWHERE' };
-    case 'gone':
-      return { ...base, status: 'already_gone', code: record.upstream_code ?? 'NOT_FOUND' };
-    case 'failed':
-      return {
-        ...base,
-        status: 'failed',
-        code: record.error?.code ?? 'FAILED',
-        ...(record.error?.message ? { reason: record.error.message } : {}),
-      };
-    default:
-      return { ...base, status: 'pending', code: record.status.toUpperCase() };
-  }
+  if (record === undefined) return { deletion_id: item.deletion_id, status: 'pending', code: 'NOT_STARTED' };
+  return (
+    finalItemOutcome(item, record, sweepId) ?? {
+      deletion_id: item.deletion_id,
+      status: 'pending',
+      code: record.status.toUpperCase(),
+    }
+  );
 }
 
 /** The sweep's report from the ledger; undefined when the ledger has no such sweep. */

@@ -115,6 +115,8 @@ const DEFAULT_HOP_CLAIM_MS = BUDGETS.hopClaimMs;
 export const WATCH_FIRST_MS = 60_000;
 /** A slot handed to a waiter stays reserved this long for the waiter's message to arrive. */
 export const HAND_OVER_LEASE_MS = 2 * 60_000;
+/** A held slot's lease covers the next message's delay plus at least this (queue and handler time). */
+const LEASE_MARGIN_MS = 60_000;
 
 /**
  * What one message leads to: a follow-up to send, then (only once it is sent) a slot to release; releasing
@@ -316,7 +318,10 @@ async function handle(message: QueuedMessage, record: QueuedRecord, deps: Queued
         delaySeconds: delaySecondsOf(result.delayMs),
       };
       if (!hold) return { followUp, release };
-      await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
+      // The acquire at the top of this message leased the slot for `leaseMs`; extend only when the next
+      // poll comes later than that lease (plus the margin for the message's own trip) would cover.
+      if (followUp.delaySeconds * 1000 + LEASE_MARGIN_MS > leaseMs)
+        await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
       return { followUp };
     }
     case 'retry': {
