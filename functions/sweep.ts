@@ -17,6 +17,7 @@ import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
+import { notifyContextFrom, sweepNotifier } from '../lib/notify/index.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
@@ -81,6 +82,12 @@ const scheduleHandler = middy<ScheduleEvent, unknown>()
             credentialBreakers: credentialBreakersFor(rt.config),
             semaphore: rt.laneSemaphore,
             sweepLock: rt.sweepLock,
+            // One notice per outcome worth a person (lib/notify): awaiting approval, failures, completed.
+            notifySweepOutcome: sweepNotifier({
+              topicArn: rt.config.notifyTopicArn,
+              logger,
+              context: notifyContextFrom(rt.config),
+            }),
           },
           resumeUnfinished: true,
         },

@@ -109,6 +109,12 @@ const EnvSchema = z.object({
   SWEEP_QUEUE_URL: optionalString.pipe(UrlSchema.optional()),
   SWEEP_MODE: optionalString.pipe(SweepModeSchema.optional()),
   HWC_SQS_ENDPOINT: optionalString.pipe(UrlSchema.optional()),
+  SWEEP_NOTIFY_TOPIC_ARN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional(),
+  ),
   POLICY_FILE: optionalString,
   POLICY_SSM_PARAMETER: optionalString.pipe(
     z
@@ -167,6 +173,8 @@ export interface Config {
   /** SWEEP_MODE; when unset, `queued` with SWEEP_QUEUE_URL and `inline` without. */
   readonly sweepMode: SweepMode;
   readonly sqsEndpoint: string | undefined;
+  /** SWEEP_NOTIFY_TOPIC_ARN: where sweep outcome notices go (lib/notify); unset: logged (or printed by the CLI). */
+  readonly notifyTopicArn: string | undefined;
   readonly policySource: PolicySource | undefined;
   readonly logLevel: LogLevel;
   readonly awsRegion: string | undefined;
@@ -355,6 +363,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepQueueUrl: e.SWEEP_QUEUE_URL,
     sweepMode: e.SWEEP_MODE ?? (e.SWEEP_QUEUE_URL === undefined ? 'inline' : 'queued'),
     sqsEndpoint: e.HWC_SQS_ENDPOINT,
+    notifyTopicArn: e.SWEEP_NOTIFY_TOPIC_ARN,
     policySource,
     logLevel: e.LOG_LEVEL,
     awsRegion: e.AWS_REGION,

@@ -43,7 +43,11 @@ function deployedEnvironment(environment: Readonly<Record<string, unknown>>): Re
     if (typeof value === 'string') env[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') env[key] = String(value);
     else if (value != null)
-      env[key] = key.endsWith('_URL') ? 'https://resolved.at.deploy.invalid/' : 'resolved-at-deploy';
+      env[key] = key.endsWith('_URL')
+        ? 'https://resolved.at.deploy.invalid/'
+        : key.endsWith('_TOPIC_ARN')
+          ? 'arn:aws:sns:us-east-1:000000000000:resolved-at-deploy'
+          : 'resolved-at-deploy';
   }
   return env;
 }

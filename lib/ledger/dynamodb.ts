@@ -25,6 +25,7 @@ import {
   cleanRecord,
   decideRearm,
   expiresAt,
+  historyEntryOf,
   type Ledger,
   type LedgerOptions,
   newDeletionRecord,
@@ -42,12 +43,14 @@ import {
   NewSweepPlanSchema,
   type PlannedItem,
   PlannedItemSchema,
+  type SweepHistoryEntry,
+  SweepHistorySchema,
   type SweepRecord,
   SweepRecordSchema,
   type SweepWithItems,
   type TransitionRequest,
 } from './schema.ts';
-import { keys, SWEEP_INDEX, TTL_ATTRIBUTE } from './table.ts';
+import { HISTORY_INDEX, keys, SWEEP_INDEX, TTL_ATTRIBUTE } from './table.ts';
 
 const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
@@ -55,7 +58,7 @@ const THROTTLING = new Set([
   'RequestLimitExceeded',
   'TooManyRequestsException',
 ]);
-const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', TTL_ATTRIBUTE];
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', TTL_ATTRIBUTE];
 
 export interface DynamoLedgerOptions extends LedgerOptions {
   readonly tableName: string;
@@ -332,13 +335,19 @@ class DynamoLedger implements Ledger {
       ...sweepPlanFields(parsed),
       created_at: now,
       updated_at: now,
+      ...(parsed.history === undefined ? {} : { history: parsed.history }),
     };
+    // gsi2's partition key: finishSweep adds its sort key, which puts the sweep into the policy's history.
+    const historyKey =
+      parsed.history === undefined || parsed.dry_run
+        ? {}
+        : { gsi2pk: keys.historyPartition(parsed.history.policy_key) };
     try {
       await this.#send('putSweepPlan', () =>
         this.#client.send(
           new PutCommand({
             TableName: this.#table,
-            Item: { ...keys.sweepHeader(sweep.sweep_id), [TTL_ATTRIBUTE]: ttl, ...sweep },
+            Item: { ...keys.sweepHeader(sweep.sweep_id), ...historyKey, [TTL_ATTRIBUTE]: ttl, ...sweep },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
@@ -401,11 +410,18 @@ class DynamoLedger implements Ledger {
           new UpdateCommand({
             TableName: this.#table,
             Key: keys.sweepHeader(sweepId),
+            // gsi2sk and outcome feed the history index (only headers with gsi2pk are in it).
             UpdateExpression:
-              'SET #status = :finished, report = :report, updated_at = :now, finished_at = :now',
+              'SET #status = :finished, report = :report, updated_at = :now, finished_at = :now, gsi2sk = :hsk, outcome = :outcome',
             ConditionExpression: 'attribute_exists(pk)',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':finished': 'finished', ':report': report, ':now': now },
+            ExpressionAttributeValues: {
+              ':finished': 'finished',
+              ':report': report,
+              ':now': now,
+              ':hsk': keys.historySort(now, sweepId),
+              ':outcome': typeof report.status === 'string' ? report.status : 'unknown',
+            },
             ReturnValues: 'ALL_NEW',
           }),
         ),
@@ -416,7 +432,47 @@ class DynamoLedger implements Ledger {
       throw error;
     }
   }
+
+  async recentSweeps(policyKey: string, limit: number): Promise<SweepHistoryEntry[]> {
+    const entries: SweepHistoryEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; page < HISTORY_MAX_PAGES && entries.length < limit; page++) {
+      const result = await this.#send('recentSweeps', () =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#table,
+            IndexName: HISTORY_INDEX,
+            KeyConditionExpression: 'gsi2pk = :pk',
+            ExpressionAttributeValues: { ':pk': keys.historyPartition(policyKey) },
+            ScanIndexForward: false,
+            Limit: HISTORY_PAGE,
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        ),
+      );
+      for (const row of result.Items ?? []) {
+        const history = SweepHistorySchema.safeParse(row.history);
+        const entry = historyEntryOf({
+          sweep_id: String(row.sweep_id),
+          dry_run: row.dry_run === true,
+          // Only finished headers have gsi2sk, so every row of the index is a finished sweep.
+          status: 'finished',
+          finished_at: typeof row.finished_at === 'number' ? row.finished_at : 0,
+          ...(history.success ? { history: history.data } : {}),
+          report: { status: row.outcome },
+        });
+        if (entry !== undefined && entries.length < limit) entries.push(entry);
+      }
+      startKey = result.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return entries;
+  }
 }
+
+/** A history query reads at most this many index pages (each up to HISTORY_PAGE rows). */
+const HISTORY_MAX_PAGES = 10;
+const HISTORY_PAGE = 25;
 
 export function createDynamoLedger(options: DynamoLedgerOptions): Ledger {
   const client = options.client ?? documentClient(options.endpoint, options.region);

@@ -6,6 +6,7 @@ import { BUDGETS } from '../budgets.ts';
 import { IllegalTransitionError, LedgerConflictError } from './errors.ts';
 import {
   type BeginResult,
+  COMPLETED_OUTCOMES,
   canonicalTarget,
   type DeletionPatch,
   DeletionPatchSchema,
@@ -16,6 +17,7 @@ import {
   type NewDeletion,
   NewDeletionSchema,
   type NewSweepPlan,
+  type SweepHistoryEntry,
   type SweepRecord,
   type SweepWithItems,
   type TransitionRequest,
@@ -49,6 +51,11 @@ export interface Ledger {
   getSweep(sweepId: string): Promise<SweepWithItems | undefined>;
   /** Marks the sweep finished with its report (allowed again: a resumed sweep re-reports). */
   finishSweep(sweepId: string, report: Record<string, unknown>): Promise<SweepRecord>;
+  /**
+   * The policy's last `limit` finished real sweeps that ran to their end (report status in
+   * COMPLETED_OUTCOMES) and stored a history, newest first.
+   */
+  recentSweeps(policyKey: string, limit: number): Promise<SweepHistoryEntry[]>;
 }
 
 export interface LedgerOptions {
@@ -74,6 +81,24 @@ export function resolveOptions(options: LedgerOptions = {}): ResolvedLedgerOptio
     now: options.now ?? Date.now,
     idempotencyWindowMs: options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
     retentionDays: options.retentionDays ?? DEFAULT_RETENTION_DAYS,
+  };
+}
+
+/**
+ * A finished sweep as a history entry, or undefined when it does not count: a dry run, no stored history, not
+ * finished, or a report status other than COMPLETED_OUTCOMES.
+ */
+export function historyEntryOf(
+  sweep: Pick<SweepRecord, 'sweep_id' | 'dry_run' | 'status' | 'finished_at' | 'history' | 'report'>,
+): SweepHistoryEntry | undefined {
+  const outcome = sweep.report?.status;
+  if (sweep.dry_run || sweep.history === undefined || sweep.status !== 'finished') return undefined;
+  if (typeof outcome !== 'string' || !COMPLETED_OUTCOMES.includes(outcome)) return undefined;
+  return {
+    sweep_id: sweep.sweep_id,
+    finished_at: sweep.finished_at ?? 0,
+    outcome,
+    targets: sweep.history.targets,
   };
 }
 

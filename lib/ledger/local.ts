@@ -25,6 +25,7 @@ import {
   assertLegal,
   cleanRecord,
   decideRearm,
+  historyEntryOf,
   type Ledger,
   type LedgerOptions,
   newDeletionRecord,
@@ -41,6 +42,7 @@ import {
   NewSweepPlanSchema,
   type PlannedItem,
   PlannedItemSchema,
+  type SweepHistoryEntry,
   type SweepRecord,
   SweepRecordSchema,
   type SweepWithItems,
@@ -129,6 +131,7 @@ class LocalLedger implements Ledger {
       ...sweepPlanFields(parsed),
       created_at: now,
       updated_at: now,
+      ...(parsed.history === undefined ? {} : { history: parsed.history }),
     };
     this.#sweeps.set(sweep.sweep_id, sweep);
     this.#items.set(sweep.sweep_id, parsed.items);
@@ -151,6 +154,17 @@ class LocalLedger implements Ledger {
     this.#sweeps.set(sweepId, sweep);
     await this.#append({ t: 'sweep', sweep });
     return structuredClone(sweep);
+  }
+
+  async recentSweeps(policyKey: string, limit: number): Promise<SweepHistoryEntry[]> {
+    const entries: SweepHistoryEntry[] = [];
+    for (const sweep of this.#sweeps.values()) {
+      if (sweep.history?.policy_key !== policyKey) continue;
+      const entry = historyEntryOf(sweep);
+      if (entry !== undefined) entries.push(entry);
+    }
+    entries.sort((a, b) => b.finished_at - a.finished_at || (a.sweep_id < b.sweep_id ? 1 : -1));
+    return structuredClone(entries.slice(0, Math.max(0, limit)));
   }
 }
 
@@ -256,6 +270,7 @@ export async function openLocalLedger(
     putSweepPlan: (plan) => exclusive(() => ledger.putSweepPlan(plan)),
     getSweep: (sweepId) => exclusive(() => ledger.getSweep(sweepId)),
     finishSweep: (sweepId, report) => exclusive(() => ledger.finishSweep(sweepId, report)),
+    recentSweeps: (policyKey, limit) => exclusive(() => ledger.recentSweeps(policyKey, limit)),
     close: async () => {
       await queue;
       await writer.close();

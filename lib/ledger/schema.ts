@@ -189,6 +189,47 @@ export type PlannedItem = z.infer<typeof PlannedItemSchema>;
 /** awaiting_approval: a stored plan that sends nothing until approved (lib/approval); a rerun refuses it. */
 export const SweepStatusSchema = z.enum(['planned', 'finished', 'awaiting_approval']);
 
+/**
+ * One target of a real sweep as the history breaker (lib/sweep/history-breaker.ts) compares it: what its
+ * listings held in scope and what it planned to delete. `held`: the breaker held the target (nothing of it was
+ * deleted), so the entry is no baseline for later sweeps.
+ */
+export const TargetHistorySchema = z.object({
+  name: z.string().min(1),
+  /** Every backup its listings returned (in and out of its scope). */
+  listed: z.number().int().nonnegative(),
+  /** Its backups in scope: kept + planned. */
+  inventory: z.number().int().nonnegative(),
+  /** Deletions it planned (for a held target, the ones it would have made). */
+  planned: z.number().int().nonnegative(),
+  held: z.boolean().optional(),
+});
+export type TargetHistory = z.infer<typeof TargetHistorySchema>;
+
+/**
+ * What a real sweep stores for later sweeps of the same policy: the policy's key (its lock key, from the
+ * target names) and one entry per target that was carried out or held (a target whose listing failed has
+ * none). The ledger indexes it once the sweep finishes.
+ */
+export const SweepHistorySchema = z.object({
+  policy_key: z.string().min(1),
+  targets: z.array(TargetHistorySchema),
+});
+export type SweepHistory = z.infer<typeof SweepHistorySchema>;
+
+/** Report statuses (`report.status`) of a sweep that ran to its end: the only ones history counts. */
+export const COMPLETED_OUTCOMES: readonly string[] = ['completed', 'completed_with_failures'];
+
+/** A finished sweep in a policy's history, newest first from `Ledger.recentSweeps`. */
+export const SweepHistoryEntrySchema = z.object({
+  sweep_id: z.string().min(1),
+  finished_at: z.number().int().nonnegative(),
+  /** The report's status (one of COMPLETED_OUTCOMES). */
+  outcome: z.string(),
+  targets: z.array(TargetHistorySchema),
+});
+export type SweepHistoryEntry = z.infer<typeof SweepHistoryEntrySchema>;
+
 export const SweepRecordSchema = z.object({
   sweep_id: z.string().min(1),
   status: SweepStatusSchema,
@@ -207,6 +248,8 @@ export const SweepRecordSchema = z.object({
   created_at: EpochMs,
   updated_at: EpochMs,
   finished_at: EpochMs.optional(),
+  /** Real sweeps: what the history breaker of the policy's later sweeps compares with. */
+  history: SweepHistorySchema.optional(),
 });
 export type SweepRecord = z.infer<typeof SweepRecordSchema>;
 
@@ -221,6 +264,8 @@ export const NewSweepPlanSchema = z.object({
   plan_id: z.string().min(1).optional(),
   plan_hash: z.string().min(1).optional(),
   approval: z.record(z.string(), z.unknown()).optional(),
+  /** Stored with real runs only (a dry run never becomes another sweep's baseline). */
+  history: SweepHistorySchema.optional(),
 });
 export type NewSweepPlan = z.input<typeof NewSweepPlanSchema>;
 

@@ -110,6 +110,16 @@ const targetSettings = {
   allow_empty_keep: z.boolean().optional(),
   /** Circuit breaker for the sweep: refuse when a target would delete more than this share of its finished backups. */
   max_delete_share: z.number().min(0).max(1).optional(),
+  /**
+   * History breaker (lib/sweep/history-breaker.ts): hold a target whose backups in scope shrank by more than
+   * this share since the last sweep (default 0.3; 1 switches the check off).
+   */
+  max_inventory_drop: z.number().min(0).max(1).optional(),
+  /**
+   * History breaker: hold a target planning more than this many times the median of its last 5 sweeps'
+   * planned deletions (the median floored at 1; default 3).
+   */
+  max_delete_growth: z.number().positive().optional(),
   /** RPO guard: never delete a backup whose deletion leaves a longer gap between kept restore points. */
   max_gap: DurationSchema.optional(),
 };

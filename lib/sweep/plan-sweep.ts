@@ -28,6 +28,8 @@ export const PlannedTargetSchema = z.object({
   name: z.string(),
   service: BackupServiceSchema,
   listed: z.int().nonnegative(),
+  /** Backups in the target's scope (kept + deleted before the veto): what the history breaker compares. */
+  inventory: z.int().nonnegative().optional(),
   kept: z.int().nonnegative(),
   /** Deletions after the veto: what the sweep will delete. */
   planned: z.int().nonnegative(),
@@ -318,6 +320,7 @@ export async function planSweep(input: PlanSweepInput, deps: PlanSweepDeps): Pro
       name: target.name,
       service: target.service,
       listed,
+      inventory: summary.considered,
       kept: summary.kept + vetoed,
       planned: deletes,
       kept_by_other_target: vetoed,

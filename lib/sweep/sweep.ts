@@ -1,7 +1,8 @@
 /**
  * The retention sweep, inline mode:
  *
- *   list every target → plan → circuit breaker → ledger.putSweepPlan(sweep id) → fan-out in lanes
+ *   list every target → plan → circuit breaker → approval checks (the policy's switch, the history breaker of
+ *   lib/sweep/history-breaker.ts) → ledger.putSweepPlan(sweep id, with the run's per-target history) → fan-out in lanes
  *   (processPlannedDeletion / pollPlannedDeletion) → report → ledger.finishSweep
  *
  * A sweep id that the ledger already holds is a rerun: its stored plan is used as is (no new listing), items
@@ -37,6 +38,7 @@ import { adapters as defaultAdapters } from '../services/index.ts';
 import { type Clock, systemClock } from './backoff.ts';
 import { CredentialBreakers } from './credential-breaker.ts';
 import type { FanOutDecision } from './estimate.ts';
+import { historyApprovalCheck, sweepHistoryOf } from './history-breaker.ts';
 import { runPlannedDeletionsInline } from './inline.ts';
 import type { LaneEvent, LaneLimits } from './lanes.ts';
 import {
@@ -423,7 +425,11 @@ async function runSweepHeld(
       log?.warn('sweep refused by the circuit breaker', { sweep_report: refused });
       return refused;
     } else if (!input.dryRun) {
-      needs = await approvalNeeds(deps.approvalChecks ?? [], {
+      // The history breaker is always one of the checks (lib/sweep/history-breaker.ts).
+      const historyCheck = historyApprovalCheck(ledger, (target, hold) =>
+        log?.warn('the history breaker holds a target for approval', { sweep_id: sweepId, target, hold }),
+      );
+      needs = await approvalNeeds([...(deps.approvalChecks ?? []), historyCheck], {
         sweepId,
         policy: input.policy,
         now: input.now,
@@ -497,12 +503,25 @@ async function runSweepHeld(
       const hash = planHash(input.policy, items);
       plan = { ...plan, plan_id: sweepId, plan_hash: hash };
     }
+    // A real run's per-target counts, for the history breaker of the policy's later sweeps.
+    const targetNames = summary.targets.map((target) => target.name);
+    const history = input.dryRun
+      ? undefined
+      : sweepHistoryOf(
+          input.policy,
+          summary.targets,
+          new Set(needs.map((need) => need.target)),
+          approved === undefined
+            ? undefined
+            : new Set(approved.items.map((item) => targetOfItem(item, targetNames) ?? '')),
+        );
     const put = await ledger.putSweepPlan({
       sweep_id: sweepId,
       dry_run: input.dryRun,
       requested_by: requestedBy,
       summary,
       items,
+      ...(history === undefined ? {} : { history }),
       ...(plan.plan_id === undefined ? {} : { plan_id: plan.plan_id }),
       ...(plan.plan_hash === undefined ? {} : { plan_hash: plan.plan_hash }),
       ...(plan.approval === undefined ? {} : { approval: plan.approval }),

@@ -123,6 +123,7 @@ function mortal(ledger: Ledger): { ledger: Ledger; kill: () => void } {
       putSweepPlan: (plan) => ledger.putSweepPlan(plan),
       getSweep: (id) => ledger.getSweep(id),
       finishSweep: (id, report) => ledger.finishSweep(id, report),
+      recentSweeps: (key, limit) => ledger.recentSweeps(key, limit),
     },
   };
 }

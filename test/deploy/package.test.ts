@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alarmSubscriptions, deploymentIssues } from '../../lib/deploy/parameters.ts';
+import { ledgerTableDefinition } from '../../lib/ledger/table.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const serverlessBin = join(root, 'node_modules/serverless/bin/serverless.js');
@@ -165,6 +166,28 @@ describe('serverless package', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: '10', ThrottlingBurstLimit: '20' },
       AccessLogSettings: expect.any(Object),
     });
+    // Sweep outcome notices: the functions that run sweeps (the schedule, POST /sweeps, an approval) know
+    // the alarm topic, and only their role may publish.
+    const notifying = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .filter(([, r]) =>
+        JSON.stringify(r.Properties).includes('"SWEEP_NOTIFY_TOPIC_ARN":{"Ref":"AlarmTopic"}'),
+      )
+      .map(([name]) => name)
+      .sort();
+    expect(notifying).toEqual([
+      'ApproveSweepLambdaFunction',
+      'SweepApiLambdaFunction',
+      'SweepLambdaFunction',
+    ]);
+    const publishing = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r).includes('sns:Publish'))
+      .map(([name]) => name);
+    expect(publishing).toEqual(['SweepRole']);
+    // The table's indexes are lib/ledger/table.ts's (the history breaker reads gsi2).
+    expect(resources.LedgerTable?.Properties.GlobalSecondaryIndexes).toEqual(
+      ledgerTableDefinition('any').GlobalSecondaryIndexes,
+    );
     const onFailure = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
     expect(onFailure?.Properties.DestinationConfig).toEqual({
       OnFailure: { Destination: { Ref: 'AlarmTopic' } },

@@ -453,4 +453,85 @@ export function ledgerContract(name: string, make: MakeLedger): void {
       await expect(ledger.finishSweep('sw-none', {})).rejects.toBeInstanceOf(LedgerNotFoundError);
     });
   });
+
+  describe(`${name}: sweep history`, () => {
+    const sweepCaller: CallerIdentity = { kind: 'sweep', principal: 'schedule' };
+    const counts = (planned: number, held?: boolean) => [
+      { name: 'servers', listed: 100, inventory: 80, planned, ...(held === undefined ? {} : { held }) },
+    ];
+    async function sweep(
+      ledger: Ledger,
+      clock: TestClock,
+      id: string,
+      options: {
+        planned?: number;
+        policy?: string;
+        dryRun?: boolean;
+        status?: string;
+        finish?: boolean;
+      } = {},
+    ) {
+      await ledger.putSweepPlan({
+        sweep_id: id,
+        dry_run: options.dryRun ?? false,
+        requested_by: sweepCaller,
+        summary: {},
+        items: [],
+        history: { policy_key: options.policy ?? 'policy-a', targets: counts(options.planned ?? 1) },
+      });
+      clock.advance(60_000);
+      if (options.finish !== false) await ledger.finishSweep(id, { status: options.status ?? 'completed' });
+      clock.advance(60_000);
+    }
+
+    it('returns the policy finished sweeps that ran to their end, newest first, with their counts', async () => {
+      const { ledger, clock } = await fresh();
+      await sweep(ledger, clock, 'sw-1', { planned: 1 });
+      await sweep(ledger, clock, 'sw-2', { planned: 2, status: 'completed_with_failures' });
+      await sweep(ledger, clock, 'sw-other', { policy: 'policy-b' });
+      await sweep(ledger, clock, 'sw-dry', { dryRun: true });
+      await sweep(ledger, clock, 'sw-aborted', { finish: false });
+      await sweep(ledger, clock, 'sw-refused', { status: 'refused' });
+      await sweep(ledger, clock, 'sw-3', { planned: 3 });
+      await ledger.putSweepPlan({
+        sweep_id: 'sw-no-history',
+        dry_run: false,
+        requested_by: sweepCaller,
+        summary: {},
+        items: [],
+      });
+      await ledger.finishSweep('sw-no-history', { status: 'completed' });
+      const recent = await ledger.recentSweeps('policy-a', 5);
+      expect(recent.map((entry) => entry.sweep_id)).toEqual(['sw-3', 'sw-2', 'sw-1']);
+      expect(recent[0]).toEqual({
+        sweep_id: 'sw-3',
+        finished_at: T0 + 13 * 60_000,
+        outcome: 'completed',
+        targets: counts(3),
+      });
+      expect(recent[1]?.outcome).toBe('completed_with_failures');
+      expect(await ledger.recentSweeps('policy-none', 5)).toEqual([]);
+      expect((await ledger.getSweep('sw-1'))?.sweep.history).toEqual({
+        policy_key: 'policy-a',
+        targets: counts(1),
+      });
+    });
+
+    it('returns at most the limit, and a held target keeps its flag', async () => {
+      const { ledger, clock } = await fresh();
+      for (let index = 1; index <= 7; index++) await sweep(ledger, clock, `sw-${index}`, { planned: index });
+      await ledger.putSweepPlan({
+        sweep_id: 'sw-held',
+        dry_run: false,
+        requested_by: sweepCaller,
+        summary: {},
+        items: [],
+        history: { policy_key: 'policy-a', targets: counts(40, true) },
+      });
+      await ledger.finishSweep('sw-held', { status: 'completed_with_failures' });
+      const recent = await ledger.recentSweeps('policy-a', 5);
+      expect(recent.map((entry) => entry.sweep_id)).toEqual(['sw-held', 'sw-7', 'sw-6', 'sw-5', 'sw-4']);
+      expect(recent[0]?.targets).toEqual(counts(40, true));
+    });
+  });
 }

@@ -125,6 +125,7 @@ describe('runSweep with the DynamoDB ledger (DynamoDB Local)', () => {
       putSweepPlan: (plan) => ledger.putSweepPlan(plan),
       getSweep: (id) => ledger.getSweep(id),
       finishSweep: (id, report) => ledger.finishSweep(id, report),
+      recentSweeps: (key, limit) => ledger.recentSweeps(key, limit),
       get: async (id) => {
         await untilRecordedByA(id);
         return ledger.get(id);
