@@ -26,6 +26,7 @@ import { config } from '../lib/config.ts';
 import { closeHuaweiPools } from '../lib/huawei/client.ts';
 import { openLocalLedger } from '../lib/ledger/local.ts';
 import type { CallerIdentity, PlannedItem } from '../lib/ledger/schema.ts';
+import { notifyContextFrom, sweepNotifier } from '../lib/notify/index.ts';
 import { loadPolicy, type Policy } from '../lib/retention/policy.ts';
 import type { HuaweiRequester } from '../lib/services/index.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
@@ -236,6 +237,8 @@ runCommandAndExit(sweepCommand, async ({ values }) => {
       client,
       ledger,
       sweepLock: new MemorySweepLock(),
+      // The outcome notice a deployed sweep publishes to SNS, printed (lib/notify).
+      notifySweepOutcome: sweepNotifier({ print: (text) => out.say(text), context: notifyContextFrom(cfg) }),
       onProgress: (progress) => {
         if (progress.type === 'planned')
           out.progress(`planned ${progress.sweepId}${progress.resumed ? ' (resumed)' : ''}`);

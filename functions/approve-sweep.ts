@@ -15,6 +15,7 @@ import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
+import { notifierFor } from '../lib/notify/index.ts';
 import { SweepPathSchema } from '../lib/report/stored-sweep.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
@@ -44,6 +45,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         credentialBreakers: credentialBreakersFor(rt.config),
         semaphore: rt.laneSemaphore,
         sweepLock: rt.sweepLock,
+        notifySweepOutcome: notifierFor(rt.config, { logger }),
       },
     });
     return sweepResponse(report);

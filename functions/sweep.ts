@@ -17,7 +17,7 @@ import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
-import { notifyContextFrom, sweepNotifier } from '../lib/notify/index.ts';
+import { notifierFor } from '../lib/notify/index.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
@@ -52,6 +52,7 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         credentialBreakers: credentialBreakersFor(rt.config),
         semaphore: rt.laneSemaphore,
         sweepLock: rt.sweepLock,
+        notifySweepOutcome: notifierFor(rt.config, { logger }),
       },
     });
     return sweepResponse(report);
@@ -83,11 +84,7 @@ const scheduleHandler = middy<ScheduleEvent, unknown>()
             semaphore: rt.laneSemaphore,
             sweepLock: rt.sweepLock,
             // One notice per outcome worth a person (lib/notify): awaiting approval, failures, completed.
-            notifySweepOutcome: sweepNotifier({
-              topicArn: rt.config.notifyTopicArn,
-              logger,
-              context: notifyContextFrom(rt.config),
-            }),
+            notifySweepOutcome: notifierFor(rt.config, { logger }),
           },
           resumeUnfinished: true,
         },
