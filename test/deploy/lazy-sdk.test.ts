@@ -153,4 +153,23 @@ describe('the AWS SDK in the deployed bundles', () => {
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout.trim())).toEqual({ before: 0, after: 1 });
   });
+
+  it('loads the SNS SDK of the outcome notices on their first Publish client, not with the notifier', () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      const { snsClientFor } = await import(${JSON.stringify(pathToFileURL(join(root, 'lib/notify/index.ts')).href)});
+      const require = createRequire(import.meta.url);
+      const count = () => Object.keys(require.cache).filter((path) => path.includes('/@aws-sdk/client-sns/')).length;
+      const before = count();
+      snsClientFor({ region: 'eu-west-1' });
+      console.log(JSON.stringify({ before, after: count() }));
+    `;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout.trim())).toEqual({ before: 0, after: 1 });
+  });
 });
