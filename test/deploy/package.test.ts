@@ -187,9 +187,8 @@ describe('serverless package', () => {
       .sort();
     expect(publishing).toEqual(['DeleteWorkerRole', 'SweepRole']);
     for (const name of publishing) {
-      const statements = (
-        resources[name]?.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[]
-      ).flatMap((policy) => policy.PolicyDocument.Statement);
+      const policies = resources[name]?.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[];
+      const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
       expect(statements).toContainEqual({
         Effect: 'Allow',
         Action: 'sns:Publish',
