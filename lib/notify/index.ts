@@ -78,7 +78,8 @@ export async function notifySweepOutcome(
   }
   if (deps.print !== undefined) {
     try {
-      deps.print(message.text);
+      // As a subscriber reads it: the subject, then the text.
+      deps.print(printedNotice(message));
     } catch (error) {
       return { sent: 'failed', message, error: error instanceof Error ? error.message : String(error) };
     }
@@ -154,6 +155,11 @@ export function snsPublisher(options: SnsPublisherOptions = {}): SnsPublish {
       clearTimeout(timer);
     }
   };
+}
+
+/** The message as `print` gets it: the subject line, then the text (what the e-mail shows). */
+export function printedNotice(message: SweepMessage): string {
+  return `Notice: ${message.subject}\n${message.text}`;
 }
 
 /** The sweep's `notifySweepOutcome` dependency over `deps`. */
