@@ -32,12 +32,13 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     const request = parseWith(ApproveRequestSchema, event.body, 'body');
     const approvedBy = callerIdentity(event);
     const rt = await runtime();
+    const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
     const report = await startApproval(path.sweep_id, request, approvedBy, {
       runtime: rt,
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, BUDGETS.sweepHttpBudgetMs),
-      callSignal: deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs),
+      callSignal,
       deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, BUDGETS.sweepHttpBudgetMs),
       publishMetrics: publishSweepMetrics,
       sweep: {
@@ -45,7 +46,8 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         credentialBreakers: credentialBreakersFor(rt.config),
         semaphore: rt.laneSemaphore,
         sweepLock: rt.sweepLock,
-        notifySweepOutcome: notifierFor(rt.config, { logger }),
+        // Given up at the call deadline at the latest: the answer comes first (lib/notify).
+        notifySweepOutcome: notifierFor(rt.config, { logger, signal: callSignal }),
       },
     });
     return sweepResponse(report);

@@ -250,15 +250,15 @@ export const RELATIONS: readonly Relation[] = [
     'notifyMaxAttempts x notifyRequestTimeoutMs + backoff',
   ),
   greater(
-    'sweepScheduleMarginMs',
+    'sweepScheduleCallMarginMs',
     (b) => ledgerWriteMaxMs(b) + b.notifyPublishMaxMs,
-    'the scheduled sweep stores its report and then publishes its notice inside its margin',
+    "the scheduled sweep stores its report and then publishes its notice after its last call's end",
     'a ledger write + notifyPublishMaxMs',
   ),
   greater(
     'httpInvocationMs',
     (b) => b.sweepHttpBudgetMs + ledgerWriteMaxMs(b) + b.notifyPublishMaxMs,
-    'POST /sweeps and its approval store the report and publish the notice after the sweep stops, before the invocation ends',
+    'POST /sweeps and its approval store the report and publish the notice after the sweep stops, before the invocation ends (a call still running past the stop cuts the notice at the call deadline)',
     'sweepHttpBudgetMs + a ledger write + notifyPublishMaxMs',
   ),
   greater(

@@ -43,6 +43,8 @@ export interface NotifyDeps {
   readonly publish?: SnsPublish | undefined;
   /** The AWS region of the default publisher's client (Config.awsRegion; the SDK's default chain without). */
   readonly region?: string | undefined;
+  /** The invocation's call deadline: the default publisher gives up when it fires (see `snsPublisher`). */
+  readonly signal?: AbortSignal | undefined;
   /** Without a topic: where the message is printed (the CLI's output). */
   readonly print?: ((text: string) => void) | undefined;
   readonly logger?: Pick<Logger, 'info' | 'warn'> | undefined;
@@ -65,7 +67,7 @@ export async function notifySweepOutcome(
   const message = sweepOutcomeMessage(notice, deps.context);
   const fields = { sweep_id: notice.report.sweep_id, kind: notice.kind, subject: message.subject };
   if (deps.topicArn !== undefined) {
-    const publish = deps.publish ?? snsPublisher({ region: deps.region });
+    const publish = deps.publish ?? snsPublisher({ region: deps.region, signal: deps.signal });
     try {
       await publish({ TopicArn: deps.topicArn, Subject: message.subject, Message: message.text });
     } catch (error) {
@@ -102,6 +104,8 @@ export interface SnsPublisherOptions {
   readonly endpoint?: string | undefined;
   /** The whole Publish, every attempt included, is abandoned after this long. */
   readonly publishMaxMs?: number | undefined;
+  /** The invocation's call deadline (lib/deadline.ts): the Publish is abandoned when it fires, if sooner. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export function snsClientFor(options: Pick<SnsPublisherOptions, 'region' | 'endpoint'> = {}): SNSClient {
@@ -132,19 +136,28 @@ class PublishTimeoutError extends Error {
 /**
  * Publishes through the process's SNS client, bounded twice: the client's own attempts and request timeouts,
  * and a timer over the whole call (it also aborts the SDK's request), which holds even when the SDK's
- * timeouts do not fire (a stalled credential lookup, a handler that ignores them).
+ * timeouts do not fire (a stalled credential lookup, a handler that ignores them). With `signal`, the
+ * invocation's call deadline ends it too: a sweep that ran until its last moment loses its notice, not its
+ * answer.
  */
 export function snsPublisher(options: SnsPublisherOptions = {}): SnsPublish {
   const publishMaxMs = options.publishMaxMs ?? BUDGETS.notifyPublishMaxMs;
   return async (input) => {
+    const deadline = options.signal;
+    if (deadline?.aborted)
+      throw new PublishTimeoutError('the invocation reached its deadline before the Publish');
     const client = snsClientFor(options);
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let onDeadline: (() => void) | undefined;
     const bound = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
+      const give = (why: string) => {
         abort.abort();
-        reject(new PublishTimeoutError(`SNS Publish did not answer within ${publishMaxMs} ms`));
-      }, publishMaxMs);
+        reject(new PublishTimeoutError(why));
+      };
+      timer = setTimeout(() => give(`SNS Publish did not answer within ${publishMaxMs} ms`), publishMaxMs);
+      onDeadline = () => give('the invocation reached its deadline during the Publish');
+      deadline?.addEventListener('abort', onDeadline, { once: true });
     });
     try {
       return await Promise.race([
@@ -153,6 +166,7 @@ export function snsPublisher(options: SnsPublisherOptions = {}): SnsPublish {
       ]);
     } finally {
       clearTimeout(timer);
+      if (onDeadline !== undefined) deadline?.removeEventListener('abort', onDeadline);
     }
   };
 }
@@ -196,7 +210,7 @@ export function notifyContextFrom(cfg: Pick<Config, 'credentials' | 'policySourc
  */
 export function notifierFor(
   cfg: Pick<Config, 'credentials' | 'policySource' | 'notifyTopicArn' | 'awsRegion'>,
-  deps: Pick<NotifyDeps, 'logger' | 'print' | 'publish'> = {},
+  deps: Pick<NotifyDeps, 'logger' | 'print' | 'publish' | 'signal'> = {},
 ): NotifySweepOutcome {
   return sweepNotifier({
     ...deps,

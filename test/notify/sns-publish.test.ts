@@ -132,6 +132,39 @@ describe('snsPublisher', () => {
   });
 });
 
+describe('a Publish at the invocation deadline', () => {
+  it('is abandoned when the call deadline fires first, and its request aborted', async () => {
+    sns.on(PublishCommand).callsFake(() => new Promise(() => undefined));
+    const send = vi.spyOn(SNSClient.prototype, 'send');
+    try {
+      const deadline = new AbortController();
+      const pending = notifySweepOutcome(completedNotice(), { topicArn: TOPIC, signal: deadline.signal });
+      await vi.waitFor(() => expect(publishes()).toHaveLength(1));
+      deadline.abort();
+      expect(await pending).toMatchObject({
+        sent: 'failed',
+        error: 'PublishTimeoutError: the invocation reached its deadline during the Publish',
+      });
+      const options = send.mock.calls[0]?.[1] as { abortSignal?: AbortSignal } | undefined;
+      expect(options?.abortSignal?.aborted).toBe(true);
+    } finally {
+      send.mockRestore();
+    }
+  });
+
+  it('is not sent when the deadline has passed already', async () => {
+    const result = await notifySweepOutcome(completedNotice(), {
+      topicArn: TOPIC,
+      signal: AbortSignal.abort(),
+    });
+    expect(result).toMatchObject({
+      sent: 'failed',
+      error: 'PublishTimeoutError: the invocation reached its deadline before the Publish',
+    });
+    expect(publishes()).toEqual([]);
+  });
+});
+
 describe('sweeps publishing their outcome to SNS', () => {
   let sim: Simulator;
   let client: HuaweiClient;
