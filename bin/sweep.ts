@@ -196,6 +196,14 @@ function printReport(out: Output, report: SweepReport, where: Where): void {
     );
     for (const skip of approval.skipped)
       out.say(`  skipped ${skip.deletion_id} (${skip.target}): ${skip.code}, ${skip.reason}`);
+    if (
+      approval.approved > 0 &&
+      approval.skipped.every((skip) => skip.code === 'GONE') &&
+      approval.executed === 0
+    )
+      out.say(
+        `  none of the ${approval.approved} approved backups is listed any more: was the plan made against another fleet? Apply it with the same --cloud or --fixture as the plan`,
+      );
   }
   if (approval?.status === 'awaiting') {
     out.say(
@@ -342,9 +350,11 @@ async function sweepMain(values: SweepValues, out: Output): Promise<number> {
     if (sim !== undefined) {
       const allowed = approvedItems ?? (await ledger.getSweep(report.sweep_id))?.items ?? [];
       simulator = checkSimulatorLog(sim, allowed);
-      const sent = Object.values(simulator.delete_attempts).reduce((sum, n) => sum + n, 0);
+      const attempts = Object.values(simulator.delete_attempts);
+      const sent = attempts.reduce((sum, n) => sum + n, 0);
+      // Per id named: a CSBS deletion names its checkpoint and its items; an injected fault is retried.
       out.say(
-        `Simulator log: ${sent} DELETE requests, ${simulator.outside_plan.length} outside the ${approvedItems === undefined ? 'planned' : 'approved'} set`,
+        `Simulator log: DELETEs named ${attempts.length} ids (${sent} attempts, CSBS checkpoint items and retries after injected faults included), ${simulator.outside_plan.length} outside the ${approvedItems === undefined ? 'planned' : 'approved'} set`,
       );
     }
     if (values.json)

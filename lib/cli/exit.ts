@@ -46,7 +46,7 @@ export function endingFor(command: string, error: unknown): Ending {
   // Every policy problem with its file, line and path: several lines on purpose, one per problem.
   if (error instanceof PolicyError) return { exitCode: EXIT_USAGE, message: error.message };
   if (error instanceof ConfigurationError)
-    return { exitCode: EXIT_USAGE, message: `${command}: ${oneLine(error.message)}` };
+    return { exitCode: EXIT_USAGE, message: `${command}: ${error.message}` };
   if (error instanceof CheckFailedError)
     return { exitCode: EXIT_FAILED, message: `${command}: ${oneLine(error.message)}` };
   const message = error instanceof Error ? error.message : String(error);

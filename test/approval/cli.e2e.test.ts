@@ -229,6 +229,17 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
     expect(approval?.skipped.map((skip) => skip.code).sort()).toEqual(['GONE', 'NOW_KEPT']);
   }, 60_000);
 
+  it('says so when none of the approved backups is listed any more (a plan applied to another fleet)', async () => {
+    write('fleet-other.json', fleet([9, 10]));
+    const result = await apply(planFile, planHash, 'fleet-other.json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json?.simulator.delete_attempts).toEqual({});
+    expect(result.json?.report.approval).toMatchObject({ approved: 5, executed: 0 });
+    expect(result.stderr).toContain(
+      'none of the 5 approved backups is listed any more: was the plan made against another fleet?',
+    );
+  }, 60_000);
+
   it('never deletes a backup the fresh plan deletes but the approved plan did not name', async () => {
     // Two newer backups: the fresh plan deletes b1…b7; only the approved b1…b5 go.
     write('fleet-c.json', fleet([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
