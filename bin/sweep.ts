@@ -298,6 +298,14 @@ async function sweepMain(values: SweepValues, out: Output): Promise<number> {
       client,
       ledger,
       sweepLock: new MemorySweepLock(),
+      // The simulator finishes a deletion in milliseconds: poll and back off at its pace (npm run demo's),
+      // not the cloud's, so a local walk-through takes seconds.
+      ...(sim === undefined
+        ? {}
+        : {
+            tracking: { baseMs: 100, capMs: 400, minDelayMs: 50 },
+            retry: { busyDelayMs: 500, baseMs: 50, capMs: 1_000 },
+          }),
       onProgress: (progress) => {
         if (progress.type === 'planned')
           out.progress(`planned ${progress.sweepId}${progress.resumed ? ' (resumed)' : ''}`);
