@@ -49,7 +49,12 @@ const sweepCommand = defineCommand({
       value: 'HASH',
       description: 'the plan_hash you reviewed: only a plan with exactly this hash runs',
     },
-    policy: { type: 'string', value: 'FILE', description: 'the retention policy (YAML or JSON) to sweep' },
+    policy: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'the retention policy (YAML or JSON); alone, a real sweep that deletes what it plans (unless the policy requires approval); with --sweep, the policy the plan was made with',
+    },
     'dry-run': {
       type: 'boolean',
       description: 'with --policy: plan and store the plan with its hash, delete nothing',
@@ -72,7 +77,7 @@ const sweepCommand = defineCommand({
     },
   },
   notes: [
-    'exit codes: 0 the sweep completed, or its plan is stored (dry run, awaiting approval); 1 a deletion failed or was skipped by upstream, the approval was refused (wrong hash, changed policy, expired, approved before), or the simulator saw a DELETE outside the plan; 2 invalid arguments, plan file, policy or configuration',
+    'exit codes: 0 the sweep completed, or its plan is stored (dry run, awaiting approval); 1 a deletion failed or was skipped by upstream, the approval was refused (wrong hash, changed policy, expired, approved before, no such --sweep id in the local ledger), or the simulator saw a DELETE outside the plan; 2 invalid arguments, plan file, policy or configuration',
     'with --json: stdout is one JSON document, {report, simulator} or, when the command fails after reading its options, {error: {code, message}} (and simulator when one ran); a wrong option prints nothing on stdout',
     'environment: LEDGER_DIR (the local ledger, default .hwc-retention/ledger under the current directory); with --cloud the Huawei settings of .env.example',
     'examples:\n  npm run plan -- --policy policies/demo.yaml --save plan.json\n  npm run sweep -- --plan plan.json --approve sha256:…   (the plan_hash that plan --save printed)\n  npm run sweep -- --policy policies/demo.yaml --dry-run\n  npm run sweep -- --sweep sweep-… --approve sha256:… --policy policies/demo.yaml',
