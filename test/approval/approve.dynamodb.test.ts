@@ -118,16 +118,12 @@ async function setUp(
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'approval-http-'));
-  logger.setLogLevel('SILENT');
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
 afterAll(async () => {
-  logger.setLogLevel('INFO');
-  delete process.env.POWERTOOLS_METRICS_DISABLED;
   setRuntimeForTests(undefined);
   await closeHuaweiPools();
   rmSync(dir, { recursive: true, force: true });

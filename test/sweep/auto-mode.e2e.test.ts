@@ -24,6 +24,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
   await sim.close();
 });
 afterAll(async () => {
@@ -90,6 +91,8 @@ describe('sweep mode auto', () => {
   });
 
   it('logs the sweep, per-target and per-service metrics as EMF lines', async () => {
+    // Metrics are off for the test run (vitest.config.ts); this test is about them.
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
