@@ -9,6 +9,7 @@
  * projects) or, with `--fixture`, a recorded fleet; `--cloud` uses the real cloud with the credentials and
  * endpoints from the environment (lib/config.ts); the policy's regions are the ones called.
  */
+import { statSync } from 'node:fs';
 import { planFile, writePlanFile } from '../lib/approval/plan-file.ts';
 import { defineCommand } from '../lib/cli/args.ts';
 import { cloudClient } from '../lib/cli/cloud.ts';
@@ -69,8 +70,9 @@ const planCommand = defineCommand({
     },
   },
   notes: [
-    'exit codes: 0 planned; 1 a listing failed (or --save: the circuit breaker refuses the plan, nothing saved); 2 invalid arguments, policy or configuration',
-    'examples:\n  npm run plan -- --policy policies/demo.yaml\n  npm run plan -- --policy my-policy.yaml --cloud --table',
+    'exit codes: 0 planned; 1 a listing failed (or --save: the circuit breaker refuses the plan, nothing saved); 2 invalid arguments, policy or configuration, or a --save file that cannot be written',
+    'with --json and --save: the saved plan’s file, plan_id, plan_hash and deletions are in the key `saved_plan`',
+    'examples:\n  npm run plan -- --policy policies/demo.yaml\n  npm run plan -- --policy my-policy.yaml --cloud --table\n  npm run plan -- --policy policies/demo.yaml --save plan.json   (then npm run sweep -- --plan plan.json --approve HASH)',
   ],
 });
 
@@ -86,6 +88,10 @@ runCommandAndExit(planCommand, async ({ values }) => {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  if (values.save !== undefined && isDirectory(values.save))
+    throw new UsageError(
+      `--save ${values.save}: is a directory; name the plan file, e.g. ${values.save}/plan.json`,
+    );
   const out = createOutput(values.json);
   const text = readInputFile('--policy', values.policy);
   const policy = loadPolicy(text, values.policy);
@@ -127,12 +133,29 @@ runCommandAndExit(planCommand, async ({ values }) => {
       simulateDays === undefined
         ? undefined
         : simulatePlan(policy, result, recorder.listings, { days: simulateDays });
+    // Saved before printing, so that --json carries the saved plan's hash too; a refusal ends the command
+    // after the plan it refused was printed.
+    let saved: SavedPlan | undefined;
+    let saveRefused: unknown;
+    if (values.save !== undefined) {
+      const fleet = values.cloud
+        ? ' --cloud'
+        : values.fixture === undefined
+          ? ''
+          : ` --fixture ${values.fixture}`;
+      try {
+        saved = await savePlan(values.save, policy, client, now, fleet);
+      } catch (error) {
+        if (!(error instanceof CheckFailedError)) throw error;
+        saveRefused = error;
+      }
+    }
     if (values.json)
-      out.result(
-        simulations === undefined
-          ? toPlanJson(result)
-          : { ...toPlanJson(result), simulation: [...simulations.values()] },
-      );
+      out.result({
+        ...toPlanJson(result),
+        ...(simulations === undefined ? {} : { simulation: [...simulations.values()] }),
+        ...(saved === undefined ? {} : { saved_plan: saved.json }),
+      });
     else if (values.table) process.stdout.write(renderPlanTable(result));
     else process.stdout.write(`${renderPlanSummary(result)}(--table for every backup with its reasons)\n`);
     if (simulations !== undefined && !values.json)
@@ -146,13 +169,29 @@ runCommandAndExit(planCommand, async ({ values }) => {
       });
       out.progress(`HTML report: ${values.html} (${(bytes / 1024).toFixed(0)} KiB)`);
     }
-    if (values.save !== undefined) await savePlan(values.save, policy, client, now, out);
+    if (saveRefused !== undefined) throw saveRefused;
+    for (const line of saved?.lines ?? []) out.say(line);
     return 0;
   } finally {
     await sim?.close();
     await closeHuaweiPools();
   }
 });
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+interface SavedPlan {
+  /** `saved_plan` of `--json`. */
+  readonly json: { file: string; plan_id: string; plan_hash: string; deletions: number; bytes: number };
+  /** What a person reads: where it went, and the command that applies it. */
+  readonly lines: readonly string[];
+}
 
 /**
  * `--save`: the plan exactly as a sweep makes it (lib/sweep/plan-sweep.ts: deletion ids, the veto of other
@@ -164,8 +203,9 @@ async function savePlan(
   policy: Parameters<typeof planFile>[0],
   client: HuaweiRequester,
   now: Date,
-  out: ReturnType<typeof createOutput>,
-): Promise<void> {
+  /** ` --cloud`, ` --fixture FILE` or empty: the apply command must see the same fleet. */
+  fleet: string,
+): Promise<SavedPlan> {
   const plan = await planSweep({ policy, now }, { client, adapters });
   const failed = plan.summary.targets.filter((target) => target.failure !== undefined).map((t) => t.name);
   if (failed.length > 0) throw new CheckFailedError(`listings of ${failed.join(', ')} failed; no plan saved`);
@@ -174,11 +214,24 @@ async function savePlan(
     throw new CheckFailedError(`the circuit breaker (max_delete_share) refuses ${names}; no plan saved`);
   }
   const saved = planFile(policy, plan, now);
-  const bytes = writePlanFile(file, saved);
-  out.progress(
-    `Saved plan ${file} (${(bytes / 1024).toFixed(0)} KiB): ${saved.items.length} deletions, plan_id ${saved.plan_id}, plan_hash ${saved.plan_hash}`,
-  );
-  out.progress(
-    `Review it, then apply exactly it: npm run sweep -- --plan ${file} --approve ${saved.plan_hash}`,
-  );
+  let bytes: number;
+  try {
+    bytes = writePlanFile(file, saved);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`--save ${file}: cannot write it (${code}); no plan saved`);
+  }
+  return {
+    json: {
+      file,
+      plan_id: saved.plan_id,
+      plan_hash: saved.plan_hash,
+      deletions: saved.items.length,
+      bytes,
+    },
+    lines: [
+      `Saved plan ${file} (${(bytes / 1024).toFixed(0)} KiB): ${saved.items.length} deletions, plan_id ${saved.plan_id}, plan_hash ${saved.plan_hash}`,
+      `Review it, then apply exactly it: npm run sweep -- --plan ${file} --approve ${saved.plan_hash}${fleet}`,
+    ],
+  };
 }

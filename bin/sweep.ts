@@ -13,9 +13,10 @@
  */
 import { userInfo } from 'node:os';
 import { approveSweep } from '../lib/approval/approve.ts';
+import { ApprovalError } from '../lib/approval/errors.ts';
 import { readPlanFile } from '../lib/approval/plan-file.ts';
 import { PlanHashSchema } from '../lib/approval/schema.ts';
-import { defineCommand } from '../lib/cli/args.ts';
+import { defineCommand, type OptionValues } from '../lib/cli/args.ts';
 import { cloudClient } from '../lib/cli/cloud.ts';
 import { CheckFailedError, UsageError } from '../lib/cli/exit.ts';
 import { readInputFile } from '../lib/cli/files.ts';
@@ -49,7 +50,12 @@ const sweepCommand = defineCommand({
       value: 'HASH',
       description: 'the plan_hash you reviewed: only a plan with exactly this hash runs',
     },
-    policy: { type: 'string', value: 'FILE', description: 'the retention policy (YAML or JSON) to sweep' },
+    policy: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'the retention policy (YAML or JSON); alone, a real sweep that deletes what it plans (unless the policy requires approval); with --sweep, the policy the plan was made with',
+    },
     'dry-run': {
       type: 'boolean',
       description: 'with --policy: plan and store the plan with its hash, delete nothing',
@@ -72,9 +78,10 @@ const sweepCommand = defineCommand({
     },
   },
   notes: [
-    'exit codes: 0 the sweep completed, or its plan is stored (dry run, awaiting approval); 1 a deletion failed or was skipped by upstream, the approval was refused (wrong hash, changed policy, expired, approved before), or the simulator saw a DELETE outside the plan; 2 invalid arguments, plan file, policy or configuration',
-    'environment: LEDGER_DIR (the local ledger, default .hwc-retention/ledger); with --cloud the Huawei settings of .env.example',
-    'examples:\n  npm run plan -- --policy policies/demo.yaml --save plan.json\n  npm run sweep -- --plan plan.json --approve sha256:…\n  npm run sweep -- --policy policies/demo.yaml --dry-run',
+    'exit codes: 0 the sweep completed, or its plan is stored (dry run, awaiting approval); 1 a deletion failed or was skipped by upstream, the approval was refused (wrong hash, changed policy, expired, approved before, no such --sweep id in the local ledger), or the simulator saw a DELETE outside the plan; 2 invalid arguments, plan file, policy or configuration',
+    'with --json: stdout is one JSON document, {report, simulator} or, when the command fails after reading its options, {error: {code, message}} (and simulator when one ran); a wrong option prints nothing on stdout',
+    'environment: LEDGER_DIR (the local ledger, default .hwc-retention/ledger under the current directory); with --cloud the Huawei settings of .env.example',
+    'examples:\n  npm run plan -- --policy policies/demo.yaml --save plan.json\n  npm run sweep -- --plan plan.json --approve sha256:…   (the plan_hash that plan --save printed)\n  npm run sweep -- --policy policies/demo.yaml --dry-run\n  npm run sweep -- --sweep sweep-… --approve sha256:… --policy policies/demo.yaml',
   ],
 });
 
@@ -160,7 +167,18 @@ function checkSimulatorLog(sim: Simulator, allowed: readonly PlannedItem[]): Sim
   };
 }
 
-function printReport(out: Output, report: SweepReport): void {
+/** How to approve a stored plan: the command line to copy, with this run's policy file and fleet. */
+function approveLine(sweepId: string, hash: string, where: Where): string {
+  return `  approve: npm run sweep -- --sweep ${sweepId} --approve ${hash} --policy ${where.policyFile}${where.fleet}`;
+}
+
+/** The policy file and the fleet flag (`--cloud`, `--fixture FILE` or none) of this run, for the lines to copy. */
+interface Where {
+  readonly policyFile: string;
+  readonly fleet: string;
+}
+
+function printReport(out: Output, report: SweepReport, where: Where): void {
   out.say(`Sweep ${report.sweep_id}: ${report.status}${report.dry_run ? ' (dry run: nothing sent)' : ''}`);
   const rows = report.targets.map((target) => [
     target.name,
@@ -184,28 +202,72 @@ function printReport(out: Output, report: SweepReport): void {
     );
     for (const skip of approval.skipped)
       out.say(`  skipped ${skip.deletion_id} (${skip.target}): ${skip.code}, ${skip.reason}`);
+    if (
+      approval.approved > 0 &&
+      approval.skipped.every((skip) => skip.code === 'GONE') &&
+      approval.executed === 0
+    )
+      out.say(
+        `  none of the ${approval.approved} approved backups is listed any more: was the plan made against another fleet? Apply it with the same --cloud or --fixture as the plan`,
+      );
   }
   if (approval?.status === 'awaiting') {
     out.say(
       `${approval.items} deletions await approval in ${approval.sweep_id} until ${approval.expires_at}: plan_hash ${approval.plan_hash}`,
     );
-    out.say(
-      `  approve: npm run sweep -- --sweep ${approval.sweep_id} --approve ${approval.plan_hash} --policy FILE`,
-    );
+    out.say(approveLine(approval.sweep_id, approval.plan_hash, where));
   } else if (report.dry_run && report.plan_hash !== undefined) {
     out.say(`plan_id ${report.plan_id}, plan_hash ${report.plan_hash}`);
-    out.say(
-      `  approve: npm run sweep -- --sweep ${report.sweep_id} --approve ${report.plan_hash} --policy FILE`,
-    );
+    out.say(approveLine(report.sweep_id, report.plan_hash, where));
   }
 }
 
+type SweepValues = OptionValues<typeof sweepCommand.options>;
+
+/**
+ * A refused approval is what this command checks, not a crash: exit 1 with its code on stderr. An unknown
+ * sweep id also says which ledger was searched (LEDGER_DIR is relative to the current directory).
+ */
+function refusal(error: unknown): unknown {
+  if (!(error instanceof ApprovalError)) return error;
+  // PLAN_NOT_FOUND comes from the ledger, so the configuration was read already.
+  const where =
+    error.code === 'PLAN_NOT_FOUND'
+      ? ` in the local ledger ${config().ledger.dir} (LEDGER_DIR); a dry run (--policy FILE --dry-run) stores one there`
+      : '';
+  return new CheckFailedError(`refused (${error.code}): ${error.message}${where}`, { cause: error });
+}
+
+/** `{error: {code, message}}`: what `--json` prints for a failure that printed no document of its own. */
+function errorJson(error: unknown): { error: { code: string; message: string } } {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return { error: { code: typeof code === 'string' ? code : 'FAILED', message } };
+}
+
 runCommandAndExit(sweepCommand, async ({ values }) => {
+  const text = createOutput(values.json);
+  let printed = false;
+  const out: Output = {
+    ...text,
+    result: (value) => {
+      printed = true;
+      text.result(value);
+    },
+  };
+  try {
+    return await sweepMain(values, out);
+  } catch (error) {
+    if (values.json && !printed) out.result(errorJson(error));
+    throw refusal(error);
+  }
+});
+
+async function sweepMain(values: SweepValues, out: Output): Promise<number> {
   const mode = modeOf(values);
   if (values.cloud && values.simulator) throw new UsageError('choose one of --cloud and --simulator');
   if (values.cloud && values.fixture !== undefined)
     throw new UsageError('--fixture replays a fleet locally: drop --cloud');
-  const out = createOutput(values.json);
   let policy: Policy;
   let approvedItems: readonly PlannedItem[] | undefined;
   let saved: ReturnType<typeof readPlanFile>['plan'] | undefined;
@@ -213,6 +275,11 @@ runCommandAndExit(sweepCommand, async ({ values }) => {
     const read = readPlanFile(mode.file);
     policy = read.policy;
     saved = read.plan;
+    // Approvals expire counted from summary.generated_at; planned_at must say the same time.
+    if (saved.planned_at !== saved.summary.generated_at)
+      throw new UsageError(
+        `--plan ${mode.file}: planned_at ${saved.planned_at} is not summary.generated_at ${saved.summary.generated_at} (edited after it was saved?)`,
+      );
     approvedItems = saved.items;
   } else {
     policy = loadPolicy(readInputFile('--policy', mode.file), mode.file);
@@ -239,6 +306,14 @@ runCommandAndExit(sweepCommand, async ({ values }) => {
       sweepLock: new MemorySweepLock(),
       // The outcome notice a deployed sweep publishes to SNS, printed (lib/notify).
       notifySweepOutcome: sweepNotifier({ print: (text) => out.say(text), context: notifyContextFrom(cfg) }),
+      // The simulator finishes a deletion in milliseconds: poll and back off at its pace (npm run demo's),
+      // not the cloud's, so a local walk-through takes seconds.
+      ...(sim === undefined
+        ? {}
+        : {
+            tracking: { baseMs: 100, capMs: 400, minDelayMs: 50 },
+            retry: { busyDelayMs: 500, baseMs: 50, capMs: 1_000 },
+          }),
       onProgress: (progress) => {
         if (progress.type === 'planned')
           out.progress(`planned ${progress.sweepId}${progress.resumed ? ' (resumed)' : ''}`);
@@ -279,23 +354,23 @@ runCommandAndExit(sweepCommand, async ({ values }) => {
       }
     } catch (error) {
       // Refused (wrong hash, expired, approved before) or failed: what the simulator saw still goes out.
-      if (values.json && sim !== undefined) {
-        const code = (error as { code?: unknown }).code;
-        out.result({
-          error: { code: typeof code === 'string' ? code : 'FAILED', message: (error as Error).message },
-          simulator: checkSimulatorLog(sim, approvedItems ?? []),
-        });
-      }
+      if (values.json && sim !== undefined)
+        out.result({ ...errorJson(error), simulator: checkSimulatorLog(sim, approvedItems ?? []) });
       throw error;
     }
-    printReport(out, report);
+    printReport(out, report, {
+      policyFile: mode.file,
+      fleet: values.cloud ? ' --cloud' : values.fixture === undefined ? '' : ` --fixture ${values.fixture}`,
+    });
     let simulator: SimulatorLog | undefined;
     if (sim !== undefined) {
       const allowed = approvedItems ?? (await ledger.getSweep(report.sweep_id))?.items ?? [];
       simulator = checkSimulatorLog(sim, allowed);
-      const sent = Object.values(simulator.delete_attempts).reduce((sum, n) => sum + n, 0);
+      const attempts = Object.values(simulator.delete_attempts);
+      const sent = attempts.reduce((sum, n) => sum + n, 0);
+      // Per id named: a CSBS deletion names its checkpoint and its items; an injected fault is retried.
       out.say(
-        `Simulator log: ${sent} DELETE requests, ${simulator.outside_plan.length} outside the ${approvedItems === undefined ? 'planned' : 'approved'} set`,
+        `Simulator log: DELETEs named ${attempts.length} ids (${sent} attempts, CSBS checkpoint items and retries after injected faults included), ${simulator.outside_plan.length} outside the ${approvedItems === undefined ? 'planned' : 'approved'} set`,
       );
     }
     if (values.json)
@@ -314,4 +389,4 @@ runCommandAndExit(sweepCommand, async ({ values }) => {
     await sim?.close();
     await closeHuaweiPools();
   }
-});
+}

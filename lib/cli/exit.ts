@@ -31,19 +31,24 @@ export interface Ending {
   readonly message: string;
 }
 
+/** A message on one line: a file's parse error may quote the newline it stopped at. */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
 /** The exit code and message for an error thrown by a command named `command`. */
 export function endingFor(command: string, error: unknown): Ending {
   if (error instanceof UsageError)
     return {
       exitCode: EXIT_USAGE,
-      message: `${command}: ${error.message} (see npm run ${command} -- --help)`,
+      message: `${command}: ${oneLine(error.message)} (see npm run ${command} -- --help)`,
     };
   // Every policy problem with its file, line and path: several lines on purpose, one per problem.
   if (error instanceof PolicyError) return { exitCode: EXIT_USAGE, message: error.message };
   if (error instanceof ConfigurationError)
     return { exitCode: EXIT_USAGE, message: `${command}: ${error.message}` };
   if (error instanceof CheckFailedError)
-    return { exitCode: EXIT_FAILED, message: `${command}: ${error.message}` };
+    return { exitCode: EXIT_FAILED, message: `${command}: ${oneLine(error.message)}` };
   const message = error instanceof Error ? error.message : String(error);
   return { exitCode: EXIT_FAILED, message: `${command} failed: ${message.split('\n')[0] ?? message}` };
 }

@@ -73,7 +73,10 @@ export const TargetReportSchema = SweepCountsSchema.extend({
   duration_ms: z.number().nonnegative(),
   /** Present when the target failed as a whole (its listing): it planned and deleted nothing. */
   failure: TargetFailureSchema.optional(),
-  /** Present when the target's planned deletions wait for approval (see `approval` of the report). */
+  /**
+   * Present when the target's planned deletions wait for approval (see `approval` of the report); in a dry
+   * run, what a real run of this plan would wait for (approving the dry run's plan is that approval).
+   */
   approval: ApprovalNeedSchema.optional(),
 });
 export type TargetReport = z.infer<typeof TargetReportSchema>;

@@ -424,10 +424,17 @@ async function runSweepHeld(
       const refused = SweepReportSchema.parse({ ...report, status: 'refused', refused: planned.refusals });
       log?.warn('sweep refused by the circuit breaker', { sweep_report: refused });
       return refused;
-    } else if (!input.dryRun) {
-      // The history breaker is always one of the checks (lib/sweep/history-breaker.ts).
+    } else {
+      // The history breaker is always one of the checks (lib/sweep/history-breaker.ts). A dry run asks the same
+      // checks, holds nothing, and reports on each target what a real run of its plan would wait for.
       const historyCheck = historyApprovalCheck(ledger, (target, hold) =>
-        log?.warn('the history breaker holds a target for approval', { sweep_id: sweepId, target, hold }),
+        input.dryRun
+          ? log?.info('a real run would hold this target for approval (history breaker)', {
+              sweep_id: sweepId,
+              target,
+              hold,
+            })
+          : log?.warn('the history breaker holds a target for approval', { sweep_id: sweepId, target, hold }),
       );
       needs = await approvalNeeds([...(deps.approvalChecks ?? []), historyCheck], {
         sweepId,
@@ -437,7 +444,7 @@ async function runSweepHeld(
         items,
       });
     }
-    if (needs.length > 0) {
+    if (needs.length > 0 && !input.dryRun) {
       // The targets that need approval: their deletions are stored as a plan awaiting approval (under this
       // sweep's id when no other target deletes, else beside it) and not sent; the other targets proceed.
       const waiting = new Set(needs.map((need) => need.target));

@@ -66,7 +66,10 @@ beforeAll(async () => {
   );
   expect(result.code, result.stderr).toBe(0);
   planHash = PlanFileSchema.parse(JSON.parse(readFileSync(planFile, 'utf8'))).plan_hash;
-  expect(result.stderr).toContain(`--approve ${planHash}`);
+  // The line to copy names the plan, its hash and the fleet it was made against.
+  expect(result.stdout).toContain(
+    `npm run sweep -- --plan ${planFile} --approve ${planHash} --fixture ${join(dir, 'fleet-a.json')}`,
+  );
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,6 +98,35 @@ describe('npm run plan -- --save', () => {
     );
     expect(result.code, result.stderr).toBe(0);
     expect(PlanFileSchema.parse(JSON.parse(readFileSync(again, 'utf8'))).plan_hash).toBe(saved.plan_hash);
+  }, 60_000);
+
+  it('with --json carries the saved plan (file, plan_id, plan_hash, deletions) in the one JSON document', async () => {
+    const file = join(dir, 'plan-json.json');
+    const fixture = join(dir, 'fleet-a.json');
+    const result = await runBin(
+      'plan',
+      ['--policy', join(dir, 'policy.yaml'), '--fixture', fixture, '--save', file, '--json'],
+      { env: bareEnv() },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const saved = PlanFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect((JSON.parse(result.stdout) as { saved_plan: unknown }).saved_plan).toMatchObject({
+      file,
+      plan_id: saved.plan_id,
+      plan_hash: planHash,
+      deletions: 5,
+    });
+  }, 60_000);
+
+  it('exits 2 with one line, before listing anything, when --save names a directory', async () => {
+    const result = await runBin('plan', ['--policy', join(dir, 'policy.yaml'), '--save', dir], {
+      env: bareEnv(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `plan: --save ${dir}: is a directory; name the plan file, e.g. ${dir}/plan.json (see npm run plan -- --help)\n`,
+    );
   }, 60_000);
 });
 
@@ -131,8 +163,31 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
     const result = await apply(edited, planHash, 'fleet-a.json');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no longer hash to its plan_hash');
-    // Refused while reading the file: no simulator was even started.
-    expect(result.stdout).toBe('');
+    // Refused while reading the file: no simulator was even started, and the JSON says why.
+    expect(result.json?.error?.code).toBe('PLAN_HASH_MISMATCH');
+    expect(result.json?.simulator).toBeUndefined();
+  }, 60_000);
+
+  it('exits 2 with one line on stderr and an error document on stdout for a file that is not JSON', async () => {
+    const garbage = write('garbage.json', 'garbage\n');
+    const result = await apply(garbage, planHash, 'fleet-a.json');
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^sweep: --plan \S+garbage\.json: not JSON /);
+    expect(result.json?.error?.code).toBe('USAGE');
+  }, 60_000);
+
+  it('exits 2 when planned_at was edited: approvals expire counted from the time the plan was made', async () => {
+    const saved = JSON.parse(readFileSync(planFile, 'utf8')) as { planned_at: string };
+    const later = new Date(Date.parse(saved.planned_at) + 3_600_000).toISOString();
+    const result = await apply(
+      write('plan-later.json', { ...saved, planned_at: later }),
+      planHash,
+      'fleet-a.json',
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is not summary.generated_at');
+    expect(result.json?.error?.code).toBe('USAGE');
   }, 60_000);
 
   it('exits 1 and sends no DELETE when the plan is older than approval.expires_after (24h by default)', async () => {
@@ -148,7 +203,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
     });
     const result = await apply(old, planHash, 'fleet-a.json');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('approvals were accepted until');
+    expect(result.stderr).toMatch(/^sweep: refused \(APPROVAL_EXPIRED\): .*approvals were accepted until/m);
     expect(result.json?.error?.code).toBe('APPROVAL_EXPIRED');
     expect(result.json?.simulator.delete_attempts).toEqual({});
   }, 60_000);
@@ -176,6 +231,17 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
     expect(approval?.skipped.map((skip) => skip.code).sort()).toEqual(['GONE', 'NOW_KEPT']);
   }, 60_000);
 
+  it('says so when none of the approved backups is listed any more (a plan applied to another fleet)', async () => {
+    write('fleet-other.json', fleet([9, 10]));
+    const result = await apply(planFile, planHash, 'fleet-other.json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json?.simulator.delete_attempts).toEqual({});
+    expect(result.json?.report.approval).toMatchObject({ approved: 5, executed: 0 });
+    expect(result.stderr).toContain(
+      'none of the 5 approved backups is listed any more: was the plan made against another fleet?',
+    );
+  }, 60_000);
+
   it('never deletes a backup the fresh plan deletes but the approved plan did not name', async () => {
     // Two newer backups: the fresh plan deletes b1…b7; only the approved b1…b5 go.
     write('fleet-c.json', fleet([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
@@ -186,7 +252,7 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
 });
 
 describe('npm run sweep -- --policy FILE', () => {
-  it('a dry run stores its plan in the local ledger; --sweep ID --approve HASH then applies it', async () => {
+  it('a dry run stores its plan in the local ledger; the approve line it prints then applies it as printed', async () => {
     const ledger = mkdtempSync(join(dir, 'ledger-'));
     const fixture = ['--fixture', join(dir, 'fleet-a.json')];
     const dry = await sweep(['--policy', join(dir, 'policy.yaml'), '--dry-run', ...fixture], ledger);
@@ -194,18 +260,11 @@ describe('npm run sweep -- --policy FILE', () => {
     const report = dry.json?.report as SweepJson['report'] & { sweep_id: string; plan_hash: string };
     expect(report.plan_hash).toBe(planHash);
     expect(dry.json?.simulator.delete_attempts).toEqual({});
-    const applied = await sweep(
-      [
-        '--sweep',
-        report.sweep_id,
-        '--approve',
-        report.plan_hash,
-        '--policy',
-        join(dir, 'policy.yaml'),
-        ...fixture,
-      ],
-      ledger,
+    const line = /approve: npm run sweep -- (.+)$/m.exec(dry.stderr)?.[1];
+    expect(line).toBe(
+      `--sweep ${report.sweep_id} --approve ${report.plan_hash} --policy ${join(dir, 'policy.yaml')} ${fixture.join(' ')}`,
     );
+    const applied = await sweep((line as string).split(' '), ledger);
     expect(applied.code, applied.stderr).toBe(0);
     expect(Object.keys(applied.json?.simulator.delete_attempts ?? {}).sort()).toEqual(ids([1, 2, 3, 4, 5]));
   }, 90_000);
@@ -216,6 +275,28 @@ describe('npm run sweep -- --policy FILE', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.json?.report.status).toBe('awaiting_approval');
     expect(result.json?.simulator.delete_attempts).toEqual({});
-    expect(result.stderr).toMatch(/approve: npm run sweep -- --sweep \S+ --approve sha256:[0-9a-f]{64}/);
+    expect(result.stderr).toMatch(
+      /approve: npm run sweep -- --sweep \S+ --approve sha256:[0-9a-f]{64} --policy \S+policy-held\.yaml --fixture /,
+    );
+  }, 60_000);
+
+  it('exits 1 naming the ledger it searched when --sweep names no stored plan', async () => {
+    const ledger = mkdtempSync(join(dir, 'ledger-'));
+    const result = await sweep(
+      [
+        '--sweep',
+        'sweep-20260101T000000Z-00000000',
+        '--approve',
+        planHash,
+        '--policy',
+        join(dir, 'policy.yaml'),
+      ],
+      ledger,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`refused (PLAN_NOT_FOUND): no stored plan has the sweep id`);
+    expect(result.stderr).toContain(`in the local ledger ${ledger} (LEDGER_DIR)`);
+    expect(result.json?.error?.code).toBe('PLAN_NOT_FOUND');
+    expect(result.json?.simulator.delete_attempts).toEqual({});
   }, 60_000);
 });

@@ -76,6 +76,15 @@ describe('endingFor', () => {
       message: 'plan failed: socket hang up',
     });
   });
+
+  it('keeps a usage error on one line when its message quotes a newline (a JSON parse error)', () => {
+    const error = new UsageError(
+      '--plan x.json: not JSON (Unexpected token \'g\', "garbage\n" is not valid JSON)',
+    );
+    expect(endingFor('sweep', error).message).toBe(
+      'sweep: --plan x.json: not JSON (Unexpected token \'g\', "garbage " is not valid JSON) (see npm run sweep -- --help)',
+    );
+  });
 });
 
 describe('sizes', () => {

@@ -216,10 +216,19 @@ describe.each(ledgers)('the history breaker with %s', (_name, makeLedger) => {
     expect(first.totals.deleted + first.totals.already_gone).toBe(first.totals.planned);
   });
 
-  it('stores no history for a dry run', async () => {
+  it('shows in a dry run which targets a real run would hold, and stores no history for it', async () => {
     const ledger = await makeLedger();
-    await sweep(ledger, 'quiet', policy(GENEROUS));
-    await sweep(ledger, 'dry', policy(USUAL), true);
+    const quiet = await sweep(ledger, 'quiet', policy(GENEROUS));
+    sim.resetInspection();
+    const dry = await sweep(ledger, 'dry', policy(USUAL), true);
+    // The same check a real run makes: servers plans more than 3 × what it planned last time.
+    expect(target(quiet, 'servers').planned * 3).toBeLessThan(target(dry, 'servers').planned);
+    expect(historyNeed(dry, 'servers')?.reason).toMatch(/exceed max_delete_growth 3 × the median/);
+    // A dry run holds nothing back and sends nothing: its plan keeps every planned deletion, to approve as a whole.
+    expect(dry).toMatchObject({ dry_run: true, status: 'completed' });
+    expect(dry.approval).toBeUndefined();
+    expect((await ledger.getSweep('dry'))?.items).toHaveLength(dry.totals.planned);
+    expect(sim.inspect().requests.filter((request) => request.method === 'DELETE')).toEqual([]);
     expect((await ledger.getSweep('dry'))?.sweep.history).toBeUndefined();
     const key = (await ledger.getSweep('quiet'))?.sweep.history?.policy_key ?? '';
     expect((await ledger.recentSweeps(key, 5)).map((entry) => entry.sweep_id)).toEqual(['quiet']);
