@@ -27,6 +27,7 @@ import { config } from '../lib/config.ts';
 import { closeHuaweiPools } from '../lib/huawei/client.ts';
 import { openLocalLedger } from '../lib/ledger/local.ts';
 import type { CallerIdentity, PlannedItem } from '../lib/ledger/schema.ts';
+import { notifyContextFrom, sweepNotifier } from '../lib/notify/index.ts';
 import { loadPolicy, type Policy } from '../lib/retention/policy.ts';
 import type { HuaweiRequester } from '../lib/services/index.ts';
 import type { Simulator } from '../lib/simulator/index.ts';
@@ -303,6 +304,8 @@ async function sweepMain(values: SweepValues, out: Output): Promise<number> {
       client,
       ledger,
       sweepLock: new MemorySweepLock(),
+      // The outcome notice a deployed sweep publishes to SNS, printed (lib/notify).
+      notifySweepOutcome: sweepNotifier({ print: (text) => out.say(text), context: notifyContextFrom(cfg) }),
       // The simulator finishes a deletion in milliseconds: poll and back off at its pace (npm run demo's),
       // not the cloud's, so a local walk-through takes seconds.
       ...(sim === undefined

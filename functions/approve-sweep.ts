@@ -15,6 +15,7 @@ import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
+import { notifierFor } from '../lib/notify/index.ts';
 import { SweepPathSchema } from '../lib/report/stored-sweep.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
@@ -31,12 +32,13 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     const request = parseWith(ApproveRequestSchema, event.body, 'body');
     const approvedBy = callerIdentity(event);
     const rt = await runtime();
+    const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
     const report = await startApproval(path.sweep_id, request, approvedBy, {
       runtime: rt,
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, BUDGETS.sweepHttpBudgetMs),
-      callSignal: deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs),
+      callSignal,
       deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, BUDGETS.sweepHttpBudgetMs),
       publishMetrics: publishSweepMetrics,
       sweep: {
@@ -44,6 +46,8 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         credentialBreakers: credentialBreakersFor(rt.config),
         semaphore: rt.laneSemaphore,
         sweepLock: rt.sweepLock,
+        // Given up at the call deadline at the latest: the answer comes first (lib/notify).
+        notifySweepOutcome: notifierFor(rt.config, { logger, signal: callSignal }),
       },
     });
     return sweepResponse(report);

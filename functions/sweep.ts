@@ -17,7 +17,7 @@ import { BUDGETS } from '../lib/budgets.ts';
 import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
 import { publishSweepMetrics } from '../lib/metrics.ts';
-import { notifyContextFrom, sweepNotifier } from '../lib/notify/index.ts';
+import { notifierFor } from '../lib/notify/index.ts';
 import { runtime } from '../lib/runtime.ts';
 import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
 import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
@@ -38,12 +38,13 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .handler(async (event, context) => {
     const request = parseWith(SweepRequestSchema, event.body, 'body');
     const rt = await runtime();
+    const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
     const report = await startSweep(request, callerIdentity(event), {
       runtime: rt,
       loadPolicy: (source) => loadPolicy(source),
       logger,
       signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
-      callSignal: deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs),
+      callSignal,
       deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
       publishMetrics: publishSweepMetrics,
       // SWEEP_MODE: auto (inline when the plan fits the time left, else queued and 202), inline or queued.
@@ -52,6 +53,8 @@ const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
         credentialBreakers: credentialBreakersFor(rt.config),
         semaphore: rt.laneSemaphore,
         sweepLock: rt.sweepLock,
+        // Given up at the call deadline at the latest: the answer comes first (lib/notify).
+        notifySweepOutcome: notifierFor(rt.config, { logger, signal: callSignal }),
       },
     });
     return sweepResponse(report);
@@ -83,11 +86,8 @@ const scheduleHandler = middy<ScheduleEvent, unknown>()
             semaphore: rt.laneSemaphore,
             sweepLock: rt.sweepLock,
             // One notice per outcome worth a person (lib/notify): awaiting approval, failures, completed.
-            notifySweepOutcome: sweepNotifier({
-              topicArn: rt.config.notifyTopicArn,
-              logger,
-              context: notifyContextFrom(rt.config),
-            }),
+            // Sent after the last call ended, inside sweepScheduleCallMarginMs (lib/budgets.ts).
+            notifySweepOutcome: notifierFor(rt.config, { logger }),
           },
           resumeUnfinished: true,
         },

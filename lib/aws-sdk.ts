@@ -16,6 +16,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
+import type * as Sns from '@aws-sdk/client-sns';
 import type * as Sqs from '@aws-sdk/client-sqs';
 import type * as DocumentDb from '@aws-sdk/lib-dynamodb';
 
@@ -46,6 +47,7 @@ function lazyClass<C extends object>(real: () => C): C {
 const dynamoDb = lazyModule<typeof DynamoDb>('@aws-sdk/client-dynamodb');
 const documentDb = lazyModule<typeof DocumentDb>('@aws-sdk/lib-dynamodb');
 const sqs = lazyModule<typeof Sqs>('@aws-sdk/client-sqs');
+const sns = lazyModule<typeof Sns>('@aws-sdk/client-sns');
 
 export const DynamoDBClient = lazyClass(() => dynamoDb().DynamoDBClient);
 export type DynamoDBClient = DynamoDb.DynamoDBClient;
@@ -71,3 +73,8 @@ export const SQSClient = lazyClass(() => sqs().SQSClient);
 export type SQSClient = Sqs.SQSClient;
 export const SendMessageBatchCommand = lazyClass(() => sqs().SendMessageBatchCommand);
 export type SendMessageBatchCommand = Sqs.SendMessageBatchCommand;
+
+export const SNSClient = lazyClass(() => sns().SNSClient);
+export type SNSClient = Sns.SNSClient;
+export const PublishCommand = lazyClass(() => sns().PublishCommand);
+export type PublishCommand = Sns.PublishCommand;

@@ -110,10 +110,18 @@ export const BUDGETS = Object.freeze({
   // handler's deadline fires still ends inside the handler's margin (DynamoDB answers in milliseconds).
   ledgerRequestTimeoutMs: 800,
   ledgerMaxAttempts: 2,
+
+  // The sweep outcome notice (lib/notify/index.ts snsPublisher): sent after the report is stored, inside the
+  // same margins, so each SNS attempt is cut after notifyRequestTimeoutMs, a Publish makes at most
+  // notifyMaxAttempts attempts, and the whole Publish is abandoned after notifyPublishMaxMs — a hanging SNS
+  // endpoint costs the notice, never the invocation's deadline.
+  notifyRequestTimeoutMs: 800,
+  notifyMaxAttempts: 2,
+  notifyPublishMaxMs: 2 * SECOND,
 });
 
-/** The SDK's backoff between the ledger's attempts stays under this (standard retry mode: base 100 ms). */
-const LEDGER_BACKOFF_MS = 200;
+/** The SDK's backoff between two attempts stays under this (standard retry mode: base 100 ms). */
+const SDK_BACKOFF_MS = 200;
 
 export type Budgets = { readonly [K in keyof typeof BUDGETS]: number };
 
@@ -134,6 +142,8 @@ interface Relation {
 }
 
 const ms = (value: number) => `${value} ms`;
+/** The longest one ledger call takes (its attempts, each cut after its timeout, and the backoff between). */
+const ledgerWriteMaxMs = (b: Budgets) => b.ledgerMaxAttempts * b.ledgerRequestTimeoutMs + SDK_BACKOFF_MS;
 const greater = (
   left: keyof Budgets,
   right: keyof Budgets | ((b: Budgets) => number),
@@ -229,9 +239,33 @@ export const RELATIONS: readonly Relation[] = [
   ),
   greater(
     'httpMarginMs',
-    (b) => b.ledgerMaxAttempts * b.ledgerRequestTimeoutMs + LEDGER_BACKOFF_MS,
+    (b) => ledgerWriteMaxMs(b),
     'a ledger write started at the deadline must end before the invocation does',
     'ledgerMaxAttempts x ledgerRequestTimeoutMs + backoff',
+  ),
+  greater(
+    'notifyPublishMaxMs',
+    (b) => b.notifyMaxAttempts * b.notifyRequestTimeoutMs + SDK_BACKOFF_MS,
+    "a Publish's own attempts must fit in its bound, or the bound cuts a retry that would have answered",
+    'notifyMaxAttempts x notifyRequestTimeoutMs + backoff',
+  ),
+  greater(
+    'sweepScheduleCallMarginMs',
+    (b) => ledgerWriteMaxMs(b) + b.notifyPublishMaxMs,
+    "the scheduled sweep stores its report and then publishes its notice after its last call's end",
+    'a ledger write + notifyPublishMaxMs',
+  ),
+  greater(
+    'httpInvocationMs',
+    (b) => b.sweepHttpBudgetMs + ledgerWriteMaxMs(b) + b.notifyPublishMaxMs,
+    'POST /sweeps and its approval store the report and publish the notice after the sweep stops, before the invocation ends (a call still running past the stop cuts the notice at the call deadline)',
+    'sweepHttpBudgetMs + a ledger write + notifyPublishMaxMs',
+  ),
+  greater(
+    'workerMarginMs',
+    (b) => ledgerWriteMaxMs(b) + b.notifyPublishMaxMs,
+    'the worker finishing a queued sweep stores its report and publishes its notice inside its margin',
+    'a ledger write + notifyPublishMaxMs',
   ),
   {
     holds: (b) => b.maxMarginShare > 0 && b.maxMarginShare < 1,

@@ -34,7 +34,22 @@ describe('lib/budgets.ts', () => {
     expect(await client.config.maxAttempts()).toBe(BUDGETS.ledgerMaxAttempts);
     expect(BUDGETS.ledgerMaxAttempts * BUDGETS.ledgerRequestTimeoutMs).toBeLessThan(BUDGETS.httpMarginMs);
     const slow = budgetViolations({ ...BUDGETS, ledgerRequestTimeoutMs: 5_000 });
-    expect(slow).toEqual([expect.stringContaining('ledgerMaxAttempts x ledgerRequestTimeoutMs')]);
+    expect(slow).toContainEqual(expect.stringContaining('ledgerMaxAttempts x ledgerRequestTimeoutMs'));
+  });
+
+  it('fits the outcome notice after the report write in the worker, HTTP and schedule margins', () => {
+    const slow = budgetViolations({ ...BUDGETS, notifyPublishMaxMs: 4_000 });
+    expect(slow).toEqual([
+      expect.stringContaining('httpInvocationMs (29000 ms) must exceed sweepHttpBudgetMs + a ledger write'),
+      expect.stringContaining(
+        'workerMarginMs (5000 ms) must exceed a ledger write + notifyPublishMaxMs (5800 ms)',
+      ),
+    ]);
+    expect(budgetViolations({ ...BUDGETS, notifyRequestTimeoutMs: 1_000 })).toEqual([
+      expect.stringContaining(
+        'notifyPublishMaxMs (2000 ms) must exceed notifyMaxAttempts x notifyRequestTimeoutMs',
+      ),
+    ]);
   });
 
   it('fails fast naming both sides when a change breaks a relation', () => {

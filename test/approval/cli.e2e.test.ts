@@ -144,6 +144,8 @@ describe('npm run sweep -- --plan PLAN.json --approve HASH', () => {
       executed: 5,
       skipped: [],
     });
+    // The outcome notice a deployed sweep publishes, printed (stderr under --json).
+    expect(result.stderr).toMatch(/^Notice: hwc-retention: sweep completed, 5 deleted \(/m);
   }, 60_000);
 
   it('exits 1 and sends no DELETE for a wrong hash', async () => {

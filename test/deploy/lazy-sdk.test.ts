@@ -56,6 +56,34 @@ function deployedBuild(): { handlers: string[]; options: Omit<BuildOptions, 'plu
   };
 }
 
+/**
+ * In a fresh process: imports `modulePath` as `exported`, counts the loaded files of `@aws-sdk/<sdkPackage>`,
+ * runs `call` (an expression over `exported`), counts again.
+ */
+function loadedAround(
+  modulePath: string,
+  call: string,
+  sdkPackage: string,
+): { before: number; after: number } {
+  const script = `
+    import { createRequire } from 'node:module';
+    const exported = await import(${JSON.stringify(pathToFileURL(join(root, modulePath)).href)});
+    const require = createRequire(import.meta.url);
+    const marker = ${JSON.stringify(`/@aws-sdk/${sdkPackage}/`)};
+    const count = () => Object.keys(require.cache).filter((path) => path.includes(marker)).length;
+    const before = count();
+    ${call};
+    console.log(JSON.stringify({ before, after: count() }));
+  `;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout.trim()) as { before: number; after: number };
+}
+
 const deployed = deployedBuild();
 const bundles = new Map<string, { file: string; metafile: Metafile }>();
 
@@ -136,21 +164,21 @@ describe('the AWS SDK in the deployed bundles', () => {
 
   it('does load the DynamoDB SDK once lib/aws-sdk.ts constructs a client', () => {
     // The check above would pass for a bundle that cannot load the SDK at all: this one constructs a client.
-    const script = `
-      import { createRequire } from 'node:module';
-      const { documentClient } = await import(${JSON.stringify(pathToFileURL(join(root, 'lib/ledger/dynamodb.ts')).href)});
-      const require = createRequire(import.meta.url);
-      const before = Object.keys(require.cache).filter((path) => path.includes('/@aws-sdk/lib-dynamodb/')).length;
-      documentClient('http://127.0.0.1:9', 'eu-west-1');
-      const after = Object.keys(require.cache).filter((path) => path.includes('/@aws-sdk/lib-dynamodb/')).length;
-      console.log(JSON.stringify({ before, after }));
-    `;
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '' },
+    expect(
+      loadedAround(
+        'lib/ledger/dynamodb.ts',
+        "exported.documentClient('http://127.0.0.1:9', 'eu-west-1')",
+        'lib-dynamodb',
+      ),
+    ).toEqual({ before: 0, after: 1 });
+  });
+
+  it('loads the SNS SDK of the outcome notices on their first Publish client, not with the notifier', () => {
+    expect(
+      loadedAround('lib/notify/index.ts', "exported.snsClientFor({ region: 'eu-west-1' })", 'client-sns'),
+    ).toEqual({
+      before: 0,
+      after: 1,
     });
-    expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout.trim())).toEqual({ before: 0, after: 1 });
   });
 });

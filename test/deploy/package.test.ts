@@ -166,8 +166,8 @@ describe('serverless package', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: '10', ThrottlingBurstLimit: '20' },
       AccessLogSettings: expect.any(Object),
     });
-    // Sweep outcome notices: the functions that run sweeps (the schedule, POST /sweeps, an approval) know
-    // the alarm topic, and only their role may publish.
+    // Sweep outcome notices: the functions that end sweeps (the schedule, POST /sweeps, an approval, and the
+    // delete-worker finishing a queued sweep) know the alarm topic, and only their roles may publish, there.
     const notifying = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
       .filter(([, r]) =>
@@ -177,13 +177,28 @@ describe('serverless package', () => {
       .sort();
     expect(notifying).toEqual([
       'ApproveSweepLambdaFunction',
+      'DeleteWorkerLambdaFunction',
       'SweepApiLambdaFunction',
       'SweepLambdaFunction',
     ]);
     const publishing = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r).includes('sns:Publish'))
-      .map(([name]) => name);
-    expect(publishing).toEqual(['SweepRole']);
+      .map(([name]) => name)
+      .sort();
+    expect(publishing).toEqual(['DeleteWorkerRole', 'SweepRole']);
+    for (const name of publishing) {
+      const policies = resources[name]?.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[];
+      const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlarmTopic' },
+      });
+    }
+    for (const name of notifying) {
+      const role = resources[name]?.Properties.Role as { 'Fn::GetAtt'?: string[] } | undefined;
+      expect(publishing).toContain(role?.['Fn::GetAtt']?.[0]);
+    }
     // The table's indexes are lib/ledger/table.ts's (the history breaker reads gsi2).
     expect(resources.LedgerTable?.Properties.GlobalSecondaryIndexes).toEqual(
       ledgerTableDefinition('any').GlobalSecondaryIndexes,

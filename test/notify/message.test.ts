@@ -257,14 +257,14 @@ describe('no secret reaches a message', () => {
 });
 
 describe('notifySweepOutcome', () => {
-  it('prints the message when no topic is configured', async () => {
+  it('prints the subject and the message when no topic is configured', async () => {
     const printed: string[] = [];
     const result = await notifySweepOutcome(
       { kind: 'completed', report: report() },
       { print: (text) => printed.push(text) },
     );
     expect(result.sent).toBe('printed');
-    expect(printed).toEqual([result.message.text]);
+    expect(printed).toEqual([`Notice: ${result.message.subject}\n${result.message.text}`]);
   });
 
   it('logs a publish that fails and does not throw', async () => {

@@ -1,12 +1,14 @@
 /**
  * The queued worker's dependencies from the container runtime (lib/runtime.ts): the same Huawei client and
- * ledger as every function, the SQS sender for SWEEP_QUEUE_URL, and the lane semaphore in the ledger's
- * DynamoDB table (in memory for the local ledger: one process only).
+ * ledger as every function, the SQS sender for SWEEP_QUEUE_URL, the lane semaphore in the ledger's
+ * DynamoDB table (in memory for the local ledger: one process only), and the sweep outcome notifier.
  */
 import { SQSClient } from '../../aws-sdk.ts';
 import type { Config } from '../../config.ts';
 import { executeDeletion } from '../../deletions/execute.ts';
 import { ConfigurationError } from '../../huawei/errors.ts';
+import { logger } from '../../logger.ts';
+import { notifierFor } from '../../notify/index.ts';
 import { coordinationFor, type Runtime } from '../../runtime.ts';
 import { adapters } from '../../services/index.ts';
 import { credentialBreakersFor } from '../credential-breaker.ts';
@@ -63,6 +65,8 @@ export function workerDepsFromRuntime(rt: Runtime): QueuedWorkerDeps {
     completion: coordinationFor(rt.config).completion,
     sweepLock: rt.sweepLock,
     sender: queueSenderFor(rt.config),
+    // The worker finishing a sweep's last item tells a person how it ended (SWEEP_NOTIFY_TOPIC_ARN).
+    notifySweepOutcome: notifierFor(rt.config, { logger }),
   };
 }
 

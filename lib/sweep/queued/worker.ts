@@ -23,8 +23,10 @@
  * a bug), the message is reported in `batchItemFailures` and SQS redelivers it. Redelivery is safe: the step
  * reads the ledger first and executeDeletion's conditional writes let only one caller send a DELETE.
  */
+import type { NotifySweepOutcome } from '../../approval/decision.ts';
 import { BUDGETS } from '../../budgets.ts';
 import type { Logger } from '../../logger.ts';
+import { queuedSweepNotice } from '../../notify/queued.ts';
 import type { BackupService } from '../../services/backup.ts';
 import { DEFAULT_LANE_LIMITS, type LaneLimits, laneKey, limitOfLanes } from '../lanes.ts';
 import type { ItemOutcome } from '../report.ts';
@@ -47,7 +49,7 @@ import {
   type QueuedMessage,
   type WakeMessage,
 } from './messages.ts';
-import { finalizeQueuedSweep } from './report.ts';
+import { finalizeQueuedSweep, type QueuedSweepReport } from './report.ts';
 import type { LaneSemaphore } from './semaphore.ts';
 
 export interface QueuedWorkerDeps {
@@ -87,6 +89,11 @@ export interface QueuedWorkerDeps {
       ) => void)
     | undefined;
   readonly logger?: Pick<Logger, 'warn'> | undefined;
+  /**
+   * Tells a person how the sweep ended (lib/notify): called once per sweep, by the worker that finishes its
+   * last item, after the report is stored; it must not throw (a failure is logged, never redelivered).
+   */
+  readonly notifySweepOutcome?: NotifySweepOutcome | undefined;
 }
 
 /** The parts of an SQS record the worker reads. */
@@ -189,8 +196,9 @@ async function countFinished(deps: QueuedWorkerDeps, message: QueuedMessage, out
   if (completion === undefined) return;
   const counted = await completion.finished(message.sweep_id, outcome);
   if (!counted.last) return;
+  let report: QueuedSweepReport | undefined;
   try {
-    await finalizeQueuedSweep(
+    report = await finalizeQueuedSweep(
       deps.steps.ledger,
       message.sweep_id,
       await completion.outcomes(message.sweep_id),
@@ -203,6 +211,22 @@ async function countFinished(deps: QueuedWorkerDeps, message: QueuedMessage, out
   if (counted.lockKey !== undefined)
     await deps.sweepLock?.release(counted.lockKey, message.sweep_id).catch(() => undefined);
   deps.onStep?.(message, { kind: 'sweep-finished' });
+  if (report !== undefined) await notifyQueuedOutcome(deps, report);
+}
+
+/** The finished sweep's notice (completed or failures); a problem is logged, the message is not redelivered. */
+async function notifyQueuedOutcome(deps: QueuedWorkerDeps, report: QueuedSweepReport): Promise<void> {
+  const notify = deps.notifySweepOutcome;
+  if (notify === undefined) return;
+  try {
+    const notice = await queuedSweepNotice(deps.steps.ledger, report, (deps.now ?? Date.now)());
+    if (notice !== undefined) await notify(notice);
+  } catch (error) {
+    deps.logger?.warn('could not send the sweep outcome notice', {
+      sweep_id: report.sweep_id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 function again(message: QueuedMessage, delayMs: number): OutgoingMessage {

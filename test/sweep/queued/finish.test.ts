@@ -1,13 +1,18 @@
 /**
- * A queued sweep ends by itself: the worker that finishes the last item stores the report, exactly once, even
- * with three workers at once and every message delivered twice. Real worker and steps against the simulator;
+ * A queued sweep ends by itself: the worker that finishes the last item stores the report and publishes the
+ * outcome notice (SNS, through aws-sdk-client-mock), exactly once each, even with three workers at once and
+ * every message delivered twice. Real worker and steps against the simulator;
  * the queue is an in-memory one drained in rounds (a round delivers every queued message, each to two of
  * three concurrent batches; then the simulator's clock moves on a second).
  */
+import { PublishCommand, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/config.ts';
 import { executeDeletion } from '../../../lib/deletions/execute.ts';
 import { closeHuaweiPools, type HuaweiClient } from '../../../lib/huawei/client.ts';
 import { createMemoryLedger, type Ledger } from '../../../lib/ledger/index.ts';
+import { notifierFor } from '../../../lib/notify/index.ts';
 import { adapters } from '../../../lib/services/index.ts';
 import type { Simulator } from '../../../lib/simulator/index.ts';
 import { MemorySweepCompletion } from '../../../lib/sweep/queued/completion.ts';
@@ -24,8 +29,12 @@ let sim: Simulator;
 let client: HuaweiClient;
 let ledger: Ledger;
 let finishCalls: number;
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:hwc-retention-prod-alarms';
+const sns = mockClient(SNSClient);
 
 beforeEach(async () => {
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   sim = await startSweepSimulator({ seed: 37, projects: 1 });
   sim.advance(1_000);
   client = sweepClient(sim);
@@ -46,11 +55,12 @@ afterEach(async () => {
   await sim.close();
 });
 afterAll(async () => {
+  sns.restore();
   await closeHuaweiPools();
 });
 
 describe('a queued sweep ends by itself', () => {
-  it('stores its report once, from the worker that finished the last item, and ends the policy lock', async () => {
+  it('stores its report and publishes its notice once, from the worker that finished the last item, and ends the policy lock', async () => {
     let queue: { id: string; body: string; sentAt: number }[] = [];
     let sent = 0;
     const sender: MessageSender = {
@@ -86,6 +96,8 @@ describe('a queued sweep ends by itself', () => {
       sender,
       completion,
       sweepLock,
+      // As deployed (lib/sweep/queued/runtime.ts): the notifier of the configuration's topic.
+      notifySweepOutcome: notifierFor(loadConfig({ SWEEP_NOTIFY_TOPIC_ARN: TOPIC, AWS_REGION: 'eu-west-1' })),
       onStep: (message, result) => {
         if (result.kind === 'sweep-finished') finishedBy.push(message.deletion_id);
       },
@@ -119,5 +131,16 @@ describe('a queued sweep ends by itself', () => {
     expect(stored?.sweep.report).toMatchObject({ status: 'completed', totals: { pending: 0 } });
     expect(stored?.sweep.report?.totals).toMatchObject({ deleted: report.totals.planned });
     expect(await sweepLock.current(policyLockKey(policy))).toEqual({ sweepId: 'q-finish', leaseUntil: 0 });
+    // The sweep function's hand-over said nothing; the finisher's notice is the one message of the sweep.
+    const published = sns
+      .commandCalls(PublishCommand)
+      .map((call) => call.args[0].input as PublishCommandInput);
+    expect(published).toEqual([
+      {
+        TopicArn: TOPIC,
+        Subject: `hwc-retention: sweep completed, ${report.totals.planned} deleted (q-finish)`,
+        Message: expect.stringContaining('Sweep q-finish: completed (queued, '),
+      },
+    ]);
   }, 60_000);
 });
