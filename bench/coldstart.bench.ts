@@ -54,6 +54,7 @@ const HTTP = new Set([
   'getDeletion',
   'getSweep',
   'sweepApi',
+  'approveSweep',
 ]);
 
 /**

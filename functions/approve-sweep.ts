@@ -9,46 +9,11 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { ApproveRequestSchema } from '../lib/approval/schema.ts';
-import { startApproval } from '../lib/approval/start.ts';
-import { BUDGETS } from '../lib/budgets.ts';
-import { callerIdentity, httpMiddleware, parseWith } from '../lib/http/index.ts';
-import { logger } from '../lib/logger.ts';
-import { publishSweepMetrics } from '../lib/metrics.ts';
-import { notifierFor } from '../lib/notify/index.ts';
-import { SweepPathSchema } from '../lib/report/stored-sweep.ts';
-import { runtime } from '../lib/runtime.ts';
-import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
-import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
-import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
-import { deadlineAt, deadlineSignal, sweepResponse } from '../lib/sweep/start.ts';
+import { httpMiddleware } from '../lib/http/index.ts';
 
-const loadPolicy = createPolicyLoader();
+/** The approval's code, evaluated on the first invocation (lib/approval/entry.ts says why). */
+const work = () => import('../lib/approval/entry.ts');
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware({ jsonBody: 'required' }))
-  .handler(async (event, context) => {
-    const path = parseWith(SweepPathSchema, event.pathParameters, 'path');
-    const request = parseWith(ApproveRequestSchema, event.body, 'body');
-    const approvedBy = callerIdentity(event);
-    const rt = await runtime();
-    const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
-    const report = await startApproval(path.sweep_id, request, approvedBy, {
-      runtime: rt,
-      loadPolicy: (source) => loadPolicy(source),
-      logger,
-      signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, BUDGETS.sweepHttpBudgetMs),
-      callSignal,
-      deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, BUDGETS.sweepHttpBudgetMs),
-      publishMetrics: publishSweepMetrics,
-      sweep: {
-        fanOut: sweepFanOutFor(rt.config),
-        credentialBreakers: credentialBreakersFor(rt.config),
-        semaphore: rt.laneSemaphore,
-        sweepLock: rt.sweepLock,
-        // Given up at the call deadline at the latest: the answer comes first (lib/notify).
-        notifySweepOutcome: notifierFor(rt.config, { logger, signal: callSignal }),
-      },
-    });
-    return sweepResponse(report);
-  });
+  .handler(async (event, context) => (await work()).approveHttp(event, context));

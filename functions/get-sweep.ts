@@ -7,8 +7,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { httpMiddleware, parseWith } from '../lib/http/index.ts';
 import { sweepReportResponse, sweepViewResponse } from '../lib/report/http.ts';
-import { SweepPathSchema } from '../lib/report/stored-sweep.ts';
 import { runtime } from '../lib/runtime.ts';
+import { SweepPathSchema } from '../lib/sweep/request.ts';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware())

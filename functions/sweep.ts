@@ -12,96 +12,21 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, EventBridgeEvent } from 'aws-lambda';
-import { BUDGETS } from '../lib/budgets.ts';
-import { callerIdentity, HttpLayerError, httpMiddleware, parseWith } from '../lib/http/index.ts';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { httpMiddleware } from '../lib/http/index.ts';
 import { logger } from '../lib/logger.ts';
-import { publishSweepMetrics } from '../lib/metrics.ts';
-import { notifierFor } from '../lib/notify/index.ts';
-import { runtime } from '../lib/runtime.ts';
-import { credentialBreakersFor } from '../lib/sweep/credential-breaker.ts';
-import { createPolicyLoader } from '../lib/sweep/policy-source.ts';
-import { sweepFanOutFor } from '../lib/sweep/queued/runtime.ts';
-import { ScheduledSweepRequestSchema, SweepRequestSchema } from '../lib/sweep/request.ts';
-import { deadlineAt, deadlineSignal, startSweep, sweepResponse } from '../lib/sweep/start.ts';
+import type { ScheduleEvent } from '../lib/sweep/entry.ts';
 
-type ScheduleEvent = EventBridgeEvent<'Scheduled Event', unknown>;
-
-const loadPolicy = createPolicyLoader();
-/** API Gateway gives up after 30 s: stop the sweep in time to answer (lib/budgets.ts). */
-const HTTP_BUDGET_MS = BUDGETS.sweepHttpBudgetMs;
-/** Leave the scheduled invocation time to write the report. */
-const SCHEDULE_MARGIN_MS = BUDGETS.sweepScheduleMarginMs;
+/** The sweep's code, evaluated on the first invocation (lib/sweep/entry.ts says why). */
+const work = () => import('../lib/sweep/entry.ts');
 
 const httpHandler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpMiddleware({ jsonBody: 'optional' }))
-  .handler(async (event, context) => {
-    const request = parseWith(SweepRequestSchema, event.body, 'body');
-    const rt = await runtime();
-    const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
-    const report = await startSweep(request, callerIdentity(event), {
-      runtime: rt,
-      loadPolicy: (source) => loadPolicy(source),
-      logger,
-      signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
-      callSignal,
-      deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
-      publishMetrics: publishSweepMetrics,
-      // SWEEP_MODE: auto (inline when the plan fits the time left, else queued and 202), inline or queued.
-      sweep: {
-        fanOut: sweepFanOutFor(rt.config),
-        credentialBreakers: credentialBreakersFor(rt.config),
-        semaphore: rt.laneSemaphore,
-        sweepLock: rt.sweepLock,
-        // Given up at the call deadline at the latest: the answer comes first (lib/notify).
-        notifySweepOutcome: notifierFor(rt.config, { logger, signal: callSignal }),
-      },
-    });
-    return sweepResponse(report);
-  });
+  .handler(async (event, context) => (await work()).sweepHttp(event, context));
 
 const scheduleHandler = middy<ScheduleEvent, unknown>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event, context) => {
-    logger.appendKeys({ schedule_event_id: event.id });
-    const request = ScheduledSweepRequestSchema.parse(event.detail ?? {});
-    const rt = await runtime();
-    const rule = event.resources?.[0]?.split('/').pop() ?? 'schedule';
-    let report: Awaited<ReturnType<typeof startSweep>>;
-    try {
-      report = await startSweep(
-        request,
-        { kind: 'sweep', principal: `schedule:${rule}` },
-        {
-          runtime: rt,
-          loadPolicy: (source) => loadPolicy(source),
-          logger,
-          signal: deadlineSignal(context, SCHEDULE_MARGIN_MS),
-          callSignal: deadlineSignal(context, BUDGETS.sweepScheduleCallMarginMs),
-          deadlineAt: deadlineAt(context, SCHEDULE_MARGIN_MS),
-          publishMetrics: publishSweepMetrics,
-          sweep: {
-            fanOut: sweepFanOutFor(rt.config),
-            credentialBreakers: credentialBreakersFor(rt.config),
-            semaphore: rt.laneSemaphore,
-            sweepLock: rt.sweepLock,
-            // One notice per outcome worth a person (lib/notify): awaiting approval, failures, completed.
-            // Sent after the last call ended, inside sweepScheduleCallMarginMs (lib/budgets.ts).
-            notifySweepOutcome: notifierFor(rt.config, { logger }),
-          },
-          resumeUnfinished: true,
-        },
-        `scheduled-${event.id}`,
-      );
-    } catch (error) {
-      if (error instanceof HttpLayerError && error.code === 'SWEEP_RUNNING') {
-        logger.info('scheduled sweep skipped: another sweep of the policy is running', { ...error.details });
-        return { status: 'skipped', code: 'SWEEP_RUNNING', ...error.details };
-      }
-      throw error;
-    }
-    return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
-  });
+  .handler(async (event, context) => (await work()).sweepSchedule(event, context));
 
 /** An API Gateway event, with or without its requestContext (the HTTP handler refuses the latter: 401). */
 function isHttpEvent(event: unknown): event is APIGatewayProxyEventV2 {

@@ -17,10 +17,10 @@ import {
 import { DeletionViewSchema } from '../deletions/view.ts';
 import { DeletionStatusSchema, LedgerServiceSchema } from '../ledger/schema.ts';
 import { ReportModelSchema } from '../report/model.ts';
-import { SweepPathSchema, SweepViewSchema } from '../report/stored-sweep.ts';
+import { SweepViewSchema } from '../report/stored-sweep.ts';
 import { PolicySchema } from '../retention/policy.ts';
 import { SweepReportSchema } from '../sweep/report.ts';
-import { SweepRequestSchema } from '../sweep/request.ts';
+import { SweepPathSchema, SweepRequestSchema } from '../sweep/request.ts';
 
 export const POLICY_SCHEMA_FILE = 'schemas/policy.schema.json';
 export const OPENAPI_FILE = 'schemas/openapi.json';

@@ -14,12 +14,9 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { DeletionRecord, PlannedItem, SweepWithItems } from '../ledger/schema.ts';
 import { type PlannedTarget, PlannedTargetSchema, targetOfItem } from '../sweep/plan-sweep.ts';
 import { type SweepReport, SweepReportSchema } from '../sweep/report.ts';
-import { SweepIdSchema } from '../sweep/request.ts';
 import { renderReportHtml } from './html.ts';
 import { MARK_CLASSES, markClassIndex } from './marks.ts';
 import { countClass, emptyResource, ReasonTable, type ReportModel, type ResourceReport } from './model.ts';
-
-export const SweepPathSchema = z.strictObject({ sweep_id: SweepIdSchema });
 
 const Count = z.int().nonnegative();
 

@@ -14,6 +14,9 @@ export const SweepIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 letters, digits, _ . : -');
 
+/** The `{sweep_id}` path parameter of GET /sweeps/{sweep_id} and POST /sweeps/{sweep_id}/approve. */
+export const SweepPathSchema = z.strictObject({ sweep_id: SweepIdSchema });
+
 const sweepFields = {
   /** Only these policy targets delete (every target's keep rules still veto). */
   targets: z.array(z.string().min(1)).min(1).max(POLICY_LIMITS.maxTargets).optional(),
