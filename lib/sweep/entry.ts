@@ -6,11 +6,12 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, EventBridgeEvent } from 'aws-lambda';
 import { BUDGETS } from '../budgets.ts';
+import type { PolicySource } from '../config.ts';
 import { callerIdentity, HttpLayerError, parseWith } from '../http/index.ts';
 import { logger } from '../logger.ts';
 import { publishSweepMetrics } from '../metrics.ts';
 import { notifierFor } from '../notify/index.ts';
-import { runtime } from '../runtime.ts';
+import { type Runtime, runtime } from '../runtime.ts';
 import { credentialBreakersFor } from './credential-breaker.ts';
 import { createPolicyLoader } from './policy-source.ts';
 import { sweepFanOutFor } from './queued/runtime.ts';
@@ -31,26 +32,7 @@ export async function sweepHttp(
   context: Context,
 ): Promise<APIGatewayProxyResultV2> {
   const request = parseWith(SweepRequestSchema, event.body, 'body');
-  const rt = await runtime();
-  const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
-  const report = await startSweep(request, callerIdentity(event), {
-    runtime: rt,
-    loadPolicy: (source) => loadPolicy(source),
-    logger,
-    signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
-    callSignal,
-    deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
-    publishMetrics: publishSweepMetrics,
-    // SWEEP_MODE: auto (inline when the plan fits the time left, else queued and 202), inline or queued.
-    sweep: {
-      fanOut: sweepFanOutFor(rt.config),
-      credentialBreakers: credentialBreakersFor(rt.config),
-      semaphore: rt.laneSemaphore,
-      sweepLock: rt.sweepLock,
-      // Given up at the call deadline at the latest: the answer comes first (lib/notify).
-      notifySweepOutcome: notifierFor(rt.config, { logger, signal: callSignal }),
-    },
-  });
+  const report = await startSweep(request, callerIdentity(event), await httpStartDeps(context));
   return sweepResponse(report);
 }
 
@@ -73,15 +55,9 @@ export async function sweepSchedule(event: ScheduleEvent, context: Context): Pro
         callSignal: deadlineSignal(context, BUDGETS.sweepScheduleCallMarginMs),
         deadlineAt: deadlineAt(context, SCHEDULE_MARGIN_MS),
         publishMetrics: publishSweepMetrics,
-        sweep: {
-          fanOut: sweepFanOutFor(rt.config),
-          credentialBreakers: credentialBreakersFor(rt.config),
-          semaphore: rt.laneSemaphore,
-          sweepLock: rt.sweepLock,
-          // One notice per outcome worth a person (lib/notify): awaiting approval, failures, completed.
-          // Sent after the last call ended, inside sweepScheduleCallMarginMs (lib/budgets.ts).
-          notifySweepOutcome: notifierFor(rt.config, { logger }),
-        },
+        // One notice per outcome worth a person (lib/notify): awaiting approval, failures, completed.
+        // Sent after the last call ended, inside sweepScheduleCallMarginMs (lib/budgets.ts).
+        sweep: sweepDepsFor(rt),
         resumeUnfinished: true,
       },
       `scheduled-${event.id}`,
@@ -94,4 +70,35 @@ export async function sweepSchedule(event: ScheduleEvent, context: Context): Pro
     throw error;
   }
   return { sweep_id: report.sweep_id, status: report.status, totals: report.totals };
+}
+
+/**
+ * What every sweep run of this function set shares: the fan-out (SWEEP_MODE: auto, inline or queued), the
+ * credential breakers, the cross-invocation lane semaphore and policy lock, and the outcome notices (given up
+ * at `notifySignal`, an HTTP call's deadline: the answer comes first).
+ */
+export function sweepDepsFor(rt: Runtime, notifySignal?: AbortSignal) {
+  return {
+    fanOut: sweepFanOutFor(rt.config),
+    credentialBreakers: credentialBreakersFor(rt.config),
+    semaphore: rt.laneSemaphore,
+    sweepLock: rt.sweepLock,
+    notifySweepOutcome: notifierFor(rt.config, { logger, ...(notifySignal ? { signal: notifySignal } : {}) }),
+  };
+}
+
+/** The start options of a sweep run behind API Gateway (POST /sweeps, POST /sweeps/{id}/approve). */
+export async function httpStartDeps(context: Context) {
+  const rt = await runtime();
+  const callSignal = deadlineSignal(context, BUDGETS.sweepHttpCallMarginMs, BUDGETS.apiGatewayLimitMs);
+  return {
+    runtime: rt,
+    loadPolicy: (source: PolicySource | undefined) => loadPolicy(source),
+    logger,
+    signal: deadlineSignal(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
+    callSignal,
+    deadlineAt: deadlineAt(context, BUDGETS.sweepHttpMarginMs, HTTP_BUDGET_MS),
+    publishMetrics: publishSweepMetrics,
+    sweep: sweepDepsFor(rt, callSignal),
+  };
 }
