@@ -409,13 +409,12 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
    * live slot (`served`), none reserved for a hand-over in flight. Pages through the list until it has
    * `count` or the list ends, so entries left behind by holders that have a slot (a copy that joined after
    * its item was woken) never hide the waiters behind them. `more`: the list goes on past what was read.
-   * `reserved`: a waiter reserved for a hand-over whose holder has not taken its slot yet (`taken` lacks it).
+   * `reserved`: a waiter without a slot is reserved for a hand-over whose slot was not handed (yet).
    */
   async #candidates(
     lane: string,
     count: number,
     served: ReadonlySet<string | undefined>,
-    taken: ReadonlySet<string | undefined> = served,
   ): Promise<{ waiters: WaiterRow[]; more: boolean; reserved: boolean }> {
     const seen = new Set<string>();
     const waiters: WaiterRow[] = [];
@@ -426,7 +425,7 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
       const page = await this.#waiterPage(lane, Math.max(count, WAITER_PAGE), start);
       start = page.next;
       for (const waiter of page.rows) {
-        if (!taken.has(waiter.holder) && (waiter.handed_until ?? 0) > now) reserved = true;
+        if (!served.has(waiter.holder) && (waiter.handed_until ?? 0) > now) reserved = true;
         if (served.has(waiter.holder) || seen.has(waiter.holder)) continue;
         seen.add(waiter.holder);
         if ((waiter.handed_until ?? 0) > now) continue;
@@ -559,13 +558,12 @@ export class DynamoLaneSemaphore implements LaneSemaphore {
     const pause = rows.find((row) => row.sk === PAUSE_SK);
     const live = rows.filter((row) => row.sk.startsWith(SLOT_PREFIX) && (row.lease_until ?? 0) > now);
     const served = new Set(live.map((row) => row.holder));
-    // A holder whose handed slot its message has not taken yet still counts as waiting (the message may be lost).
-    const taken = new Set(live.filter((row) => row.handed !== true).map((row) => row.holder));
     const busy = new Set(live.map((row) => row.sk));
     const free: string[] = [];
     for (let n = 0; n < limit; n++) if (!busy.has(`${SLOT_PREFIX}${n}`)) free.push(`${SLOT_PREFIX}${n}`);
-    const found = await this.#candidates(lane, free.length + 2, served, taken);
+    const found = await this.#candidates(lane, free.length + 2, served);
     const waiters = found.waiters;
+    // A handed slot its message has not taken yet: that waiter still waits (its message may be lost).
     const handedPending = live.some((row) => row.handed === true);
     if (pause?.until !== undefined && pause.until > now)
       return {

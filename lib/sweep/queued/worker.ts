@@ -285,6 +285,13 @@ async function handle(message: QueuedMessage, record: QueuedRecord, deps: Queued
   }
   const handOverLeaseMs = deps.handOverLeaseMs ?? HAND_OVER_LEASE_MS;
   const release = () => deps.semaphore.releaseTo(lane, holder, limit, handOverLeaseMs);
+  // A held slot stays this deletion's until `followUp` arrives. The acquire above leased it for `leaseMs`; it is
+  // extended only when the follow-up comes later than that lease (less the message's own trip) covers.
+  const keepSlotUntil = async (followUp: OutgoingMessage): Promise<Plan> => {
+    if (followUp.delaySeconds * 1000 + LEASE_MARGIN_MS > leaseMs)
+      await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
+    return { followUp };
+  };
 
   let result: StepResult;
   try {
@@ -341,12 +348,7 @@ async function handle(message: QueuedMessage, record: QueuedRecord, deps: Queued
         },
         delaySeconds: delaySecondsOf(result.delayMs),
       };
-      if (!hold) return { followUp, release };
-      // The acquire at the top of this message leased the slot for `leaseMs`; extend only when the next
-      // poll comes later than that lease (plus the margin for the message's own trip) would cover.
-      if (followUp.delaySeconds * 1000 + LEASE_MARGIN_MS > leaseMs)
-        await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
-      return { followUp };
+      return hold ? keepSlotUntil(followUp) : { followUp, release };
     }
     case 'retry': {
       const next: QueuedMessage = {
@@ -360,11 +362,7 @@ async function handle(message: QueuedMessage, record: QueuedRecord, deps: Queued
       const followUp = again(next, result.delayMs);
       // A held deletion keeps its slot through a retry: the retry may follow a DELETE whose outcome is not
       // known, or another copy's DELETE (a ledger conflict), running upstream and tracked under this holder.
-      if (hold) {
-        await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
-        return { followUp };
-      }
-      return { followUp, release };
+      return hold ? keepSlotUntil(followUp) : { followUp, release };
     }
     case 'throttled': {
       const pauseMs =
@@ -374,11 +372,7 @@ async function handle(message: QueuedMessage, record: QueuedRecord, deps: Queued
         message.kind === 'track' ? { ...message, tracking: result.tracking ?? message.tracking } : message;
       const followUp = again(same, pauseMs);
       // A throttled poll of a held deletion: the deletion is still running upstream, keep its slot.
-      if (hold && message.kind === 'track') {
-        await extendLease(deps, lane, holder, limit, leaseMs + followUp.delaySeconds * 1000);
-        return { followUp };
-      }
-      return { followUp, release };
+      return hold && message.kind === 'track' ? keepSlotUntil(followUp) : { followUp, release };
     }
   }
 }
