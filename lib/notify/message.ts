@@ -14,6 +14,7 @@
  */
 import type { SweepOutcomeNotice } from '../approval/decision.ts';
 import { formatCodes, formatSize } from '../cli/output.ts';
+import { REDACTED } from '../logger.ts';
 import type { SweepReport } from '../sweep/report.ts';
 
 /**
@@ -37,7 +38,6 @@ export interface MessageContext {
   readonly secrets?: readonly string[] | undefined;
 }
 
-const REDACTED = '[REDACTED]';
 /** Header-shaped secrets and signatures, whatever their value. */
 const SECRET_PATTERNS: readonly RegExp[] = [
   /\b(authorization|x-auth-token|x-security-token|x-amz-security-token)\s*[:=]\s*[^\s,;]+(\s+[^\s,;]+)*/gi,
